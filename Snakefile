@@ -1,0 +1,32 @@
+# reprolab: the job graph of params.yaml, run by Snakemake. `snakemake --cores all` reproduces
+# every study; the same graph is written to dvc.yaml for `dvc repro`. No Keras import here:
+# Snakemake parses this file on every call.
+
+from reprolab import plan as planning
+
+PLAN = planning.build_plan("params.yaml")
+planning.sync_dvc_yaml(PLAN)
+PATHS = planning.PATHS
+
+
+wildcard_constraints:
+    dataset="[a-z][a-z0-9_]*",
+    study="[a-z][a-z0-9_]*",
+    variant="[a-z][a-z0-9_]*",
+    seed=r"\d+",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        PLAN.final_outputs(),
+    default_target: True
+
+
+onsuccess:
+    shell("reprolab commit-lock")

@@ -1,0 +1,1 @@
+"""reprolab: reproduce landmark deep-learning results as a declarative Snakemake + DVC pipeline."""

@@ -1,0 +1,117 @@
+"""`reprolab <stage>`: the thin shell both orchestrators call. Every command reads params.yaml
+(or --params), validates it first and exits with a one-line error a user can act on."""
+
+import argparse
+import json
+import sys
+
+from reprolab import config
+from reprolab import plan as planning
+
+
+def _study_job_arguments(parser):
+    parser.add_argument("--study", required=True)
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--seed", required=True, type=int)
+    parser.add_argument("--threads", type=int, default=planning.TRAIN_THREADS, help="CPU threads for this job (Snakemake's `threads`)")
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(prog="reprolab", description="Reproduce landmark deep-learning results from params.yaml.")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("validate", help="check params.yaml against the schema and exit")
+    commands.add_parser("plan", help="print the job graph derived from params.yaml as JSON")
+    sync = commands.add_parser("sync", help="regenerate dvc.yaml from params.yaml")
+    sync.add_argument("--check", action="store_true", help="only report whether dvc.yaml is up to date (exit 1 if not)")
+    prepare = commands.add_parser("prepare", help="fetch, verify and prepare one dataset")
+    prepare.add_argument("--dataset", required=True)
+    _study_job_arguments(commands.add_parser("train", help="train one variant x seed"))
+    _study_job_arguments(commands.add_parser("evaluate", help="evaluate one trained variant x seed"))
+    report = commands.add_parser("report", help="write reports/<study>/")
+    report.add_argument("--study", required=True)
+    commands.add_parser("index", help="write reports/index.md")
+    commands.add_parser("commit-lock", help="record in dvc.lock every stage whose outputs exist (after a Snakemake run)")
+    return parser.parse_args(argv)
+
+
+def _require(plan, stage, **wildcards):
+    """The planned job, or an error listing what params.yaml does declare."""
+    try:
+        return plan.job(stage, **wildcards)
+    except KeyError:
+        known = sorted({" ".join(f"--{key} {value}" for key, value in job.wildcards.items()) for job in plan.jobs if job.stage == stage})
+        raise config.ParamsError(f"{plan.params_path} declares no {stage} job {wildcards}; declared: {'; '.join(known)}") from None
+
+
+def main(argv=None):
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        plan = planning.build_plan(arguments.params)
+        return dispatch(arguments, plan)
+    except (config.ParamsError, RuntimeError, ValueError) as error:
+        print(f"reprolab {arguments.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def dispatch(arguments, plan):
+    command = arguments.command
+    if command == "validate":
+        print(f"{arguments.params}: valid ({len(plan.jobs)} jobs)")
+    elif command == "plan":
+        print(json.dumps([{"name": job.name, "command": job.command, "inputs": job.inputs, "outputs": list(job.outputs.values()),
+                           "params": job.params, "threads": job.threads} for job in plan.jobs], indent=2))
+    elif command == "sync":
+        if arguments.check:
+            planning.check_dvc_yaml(plan)
+            print("dvc.yaml is up to date")
+        else:
+            print("dvc.yaml rewritten" if planning.sync_dvc_yaml(plan) else "dvc.yaml already up to date")
+    elif command == "commit-lock":
+        from reprolab import lock
+
+        lock.commit_finished(plan)
+    else:
+        planning.check_dvc_yaml(plan)
+        run_stage(arguments, plan)
+    return 0
+
+
+def run_stage(arguments, plan):
+    """Runs one pipeline stage; heavy imports (Keras, matplotlib) happen only here."""
+    command = arguments.command
+    if command == "prepare":
+        from reprolab import data
+
+        job = _require(plan, "prepare", dataset=arguments.dataset)
+        data.prepare(arguments.dataset, plan.params["datasets"][arguments.dataset], job.outputs["prepared"],
+                     job.outputs["prepared_meta"], planning.path("raw", dataset=arguments.dataset))
+        print(f"prepared {arguments.dataset}: {job.outputs['prepared']}")
+    elif command in ("train", "evaluate"):
+        _require(plan, command, study=arguments.study, variant=arguments.variant, seed=arguments.seed)
+        from reprolab import runtime
+
+        runtime.configure(arguments.threads, arguments.seed)
+        if command == "train":
+            from reprolab import train as stage
+        else:
+            from reprolab import evaluate as stage
+        result = stage.run(plan, arguments.study, arguments.variant, arguments.seed)
+        print(f"{command} {arguments.study}/{arguments.variant}/seed{arguments.seed}: "
+              + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in result.items()
+                          if key in ("status", "test_error_percent", "train_error_percent", "wall_seconds", "epochs_completed")))
+    elif command == "report":
+        from reprolab import report
+
+        _require(plan, "report", study=arguments.study)
+        report.run(plan, arguments.study)
+        print(f"wrote {planning.path('report', study=arguments.study)}")
+    elif command == "index":
+        from reprolab import report
+
+        report.run_index(plan)
+        print(f"wrote {planning.path('index')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Scores one trained model on the prepared train and test sets: error, loss, per-class error and
+the confusion matrix (metrics.json), and every test prediction (predictions.npz)."""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from reprolab import data as datasets
+from reprolab.atomic import atomic_path, write_json
+from reprolab.plan import path
+from reprolab.train import build_loss, targets_for
+
+CLASSES = 10
+
+
+def confusion_matrix(labels, predicted):
+    matrix = np.zeros((CLASSES, CLASSES), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def score(model, loss_name, images, labels):
+    """Error (percent), mean loss and the predicted classes of `model` on one split."""
+    outputs = model.predict(images, batch_size=1024, verbose=0)
+    loss = build_loss(loss_name)(targets_for(loss_name, labels, CLASSES), outputs)
+    predicted = np.argmax(outputs, axis=1)
+    return {
+        "error_percent": float(np.mean(predicted != labels) * 100.0),
+        "errors": int(np.sum(predicted != labels)),
+        "loss": float(keras.ops.convert_to_numpy(loss)),
+    }, predicted, outputs
+
+
+def run(plan, study, variant, seed):
+    """The `evaluate` stage: loads the model in Keras' safe mode and writes metrics and predictions."""
+    wildcards = {"study": study, "variant": variant, "seed": seed}
+    train_info = json.loads(Path(path("train_info", **wildcards)).read_text())
+    dataset = train_info["config"]["dataset"]
+    data, meta = datasets.load_prepared(path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset))
+    model = keras.saving.load_model(path("model", **wildcards), safe_mode=True)
+    loss_name = train_info["config"]["loss"]
+    train_scores, _, _ = score(model, loss_name, data["x_train"], data["y_train"])
+    test_scores, predicted, outputs = score(model, loss_name, data["x_test"], data["y_test"])
+    confusion = confusion_matrix(data["y_test"], predicted)
+    per_class = 100.0 * (1.0 - np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1))
+    metrics = {
+        "status": train_info["status"],
+        "diverged_epoch": train_info["diverged_epoch"],
+        "test_error_percent": test_scores["error_percent"],
+        "test_errors": test_scores["errors"],
+        "test_loss": test_scores["loss"],
+        "train_error_percent": train_scores["error_percent"],
+        "train_errors": train_scores["errors"],
+        "train_loss": train_scores["loss"],
+        "test_examples": int(len(data["y_test"])),
+        "train_examples": int(len(data["y_train"])),
+        "per_class_test_error_percent": [round(float(value), 4) for value in per_class],
+        "confusion": confusion.tolist(),
+        "dataset_sha256": meta["sha256"],
+    }
+    write_json(path("metrics", **wildcards), metrics)
+    with atomic_path(path("predictions", **wildcards)) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, labels=data["y_test"], predicted=predicted, outputs=outputs)
+    return metrics

@@ -1,0 +1,203 @@
+"""Expands params.yaml into the job graph both orchestrators run: study x variant x seed -> jobs,
+with their commands, input and output paths and the params keys each depends on.
+
+The Snakefile and dvc.yaml are both derived from `build_plan`; nothing here imports Keras.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from reprolab import config
+from reprolab.atomic import write_text
+
+# Every path of the pipeline, once; `{study}`, `{variant}`, `{seed}`, `{dataset}` are also
+# Snakemake's wildcards.
+RUN = "data/runs/{study}/{variant}/seed{seed}"
+PATHS = {
+    "raw": "data/raw/{dataset}",
+    "prepared": "data/prepared/{dataset}.npz",
+    "prepared_meta": "data/prepared/{dataset}.json",
+    "model": RUN + "/model.keras",
+    "history": RUN + "/history.csv",
+    "train_info": RUN + "/train.json",
+    "backup": RUN + "/backup",
+    "metrics": RUN + "/metrics.json",
+    "predictions": RUN + "/predictions.npz",
+    "report": "reports/{study}/README.md",
+    "summary": "reports/{study}/summary.csv",
+    "study_metrics": "reports/{study}/metrics.json",
+    "curves": "reports/{study}/curves.csv",
+    "curves_figure": "reports/{study}/figures/learning_curves.png",
+    "index": "reports/index.md",
+    "log": "logs/{stage}/{name}.log",
+}
+STAGE_OUTPUTS = {
+    "prepare": ["prepared", "prepared_meta"],
+    "train": ["model", "history", "train_info"],
+    "evaluate": ["metrics", "predictions"],
+    "report": ["report", "summary", "study_metrics", "curves", "curves_figure"],
+    "index": ["index"],
+}
+# Outputs kept in git rather than DVC's cache, so results read without running anything.
+GIT_TRACKED = {"report", "summary", "study_metrics", "curves", "curves_figure", "index"}
+DVC_YAML = "dvc.yaml"
+DVC_YAML_HEADER = "# Generated from params.yaml by `reprolab sync` (Snakemake runs it too). Do not edit by hand.\n"
+TRAIN_THREADS = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One node of the graph: a stage applied to one set of wildcards."""
+
+    stage: str
+    wildcards: dict
+    command: str
+    inputs: list
+    outputs: dict
+    params: list
+    threads: int = 1
+
+    @property
+    def name(self):
+        """The DVC stage name and the log name: the stage and its wildcard values joined by '-'."""
+        values = [str(self.wildcards[key]) for key in ("dataset", "study", "variant", "seed") if key in self.wildcards]
+        return "-".join([self.stage] + values)
+
+
+@dataclasses.dataclass
+class Plan:
+    params_path: str
+    params: dict
+    jobs: list
+
+    def job(self, stage, **wildcards):
+        """The job of `stage` with these wildcard values (Snakemake passes them as strings)."""
+        wanted = {key: str(value) for key, value in wildcards.items()}
+        for job in self.jobs:
+            if job.stage == stage and {key: str(value) for key, value in job.wildcards.items()} == wanted:
+                return job
+        raise KeyError(f"no {stage} job for {wanted} in {self.params_path}")
+
+    def final_outputs(self):
+        """Everything a full run produces: the targets of `snakemake`'s default rule."""
+        return [path for job in self.jobs for path in job.outputs.values()]
+
+
+def path(kind, **wildcards):
+    return PATHS[kind].format(**wildcards)
+
+
+def _outputs(stage, wildcards):
+    return {kind: path(kind, **wildcards) for kind in STAGE_OUTPUTS[stage]}
+
+
+def _existing_keys(params, candidates):
+    """The dotted keys among candidates that exist in params (DVC refuses missing ones)."""
+    found = []
+    for key in candidates:
+        node = params
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            found.append(key)
+    return found
+
+
+def _command(stage, params_path, **arguments):
+    options = "".join(f" --{key} {value}" for key, value in arguments.items())
+    params_option = "" if params_path == "params.yaml" else f" --params {params_path}"
+    return f"reprolab {stage}{params_option}{options}"
+
+
+def build_plan(params_path="params.yaml"):
+    """Reads and validates params, then lists every job in dependency order."""
+    params = config.read_params(params_path)
+    jobs = []
+    used_datasets = sorted({study["dataset"] for study in params["studies"].values()})
+    for dataset in used_datasets:
+        wildcards = {"dataset": dataset}
+        jobs.append(Job("prepare", wildcards, _command("prepare", params_path, dataset=dataset), [],
+                        _outputs("prepare", wildcards), [f"datasets.{dataset}"]))
+    for study_name in params["studies"]:
+        study = config.study_settings(params, study_name)
+        prepared = [path("prepared", dataset=study["dataset"]), path("prepared_meta", dataset=study["dataset"])]
+        if study["baseline"] not in study["variants"]:
+            raise config.ParamsError(
+                f"{params_path}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the "
+                f"variants ({', '.join(study['variants'])})"
+            )
+        run_outputs = []
+        for variant_name in study["variants"]:
+            variant_keys = config.source_keys(params, study_name, variant_name)
+            for seed in study["seeds"]:
+                wildcards = {"study": study_name, "variant": variant_name, "seed": seed}
+                arguments = {"study": study_name, "variant": variant_name, "seed": seed, "threads": TRAIN_THREADS}
+                train = Job("train", wildcards, _command("train", params_path, **arguments), prepared,
+                            _outputs("train", wildcards), variant_keys, TRAIN_THREADS)
+                evaluate = Job("evaluate", wildcards, _command("evaluate", params_path, **arguments),
+                               prepared + [train.outputs["model"], train.outputs["train_info"]],
+                               _outputs("evaluate", wildcards), [], TRAIN_THREADS)
+                jobs += [train, evaluate]
+                run_outputs += [train.outputs["history"], train.outputs["train_info"], evaluate.outputs["metrics"]]
+        wildcards = {"study": study_name}
+        report_keys = _existing_keys(params, [f"studies.{study_name}.{key}" for key in ("title", "question", "baseline", "references")])
+        jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name), run_outputs,
+                        _outputs("report", wildcards), report_keys))
+    summaries = [path("study_metrics", study=name) for name in params["studies"]]
+    jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))
+    return Plan(str(params_path), params, jobs)
+
+
+def dvc_stages(plan):
+    """dvc.yaml's content: one stage per job; git keeps the reports, DVC's cache the rest."""
+    stages = {}
+    for job in plan.jobs:
+        stage = {"cmd": job.command}
+        if job.inputs:
+            stage["deps"] = list(job.inputs)
+        if job.params:
+            stage["params"] = list(job.params) if plan.params_path == "params.yaml" else [{plan.params_path: list(job.params)}]
+        outs, metrics = [], []
+        for kind, output in job.outputs.items():
+            if kind == "study_metrics":
+                metrics.append({output: {"cache": False}})
+            elif kind in GIT_TRACKED:
+                outs.append({output: {"cache": False}})
+            else:
+                outs.append(output)
+        stage["outs"] = outs
+        if metrics:
+            stage["metrics"] = metrics
+        stages[job.name] = stage
+    plots = [{path("curves", study=name): {"x": "epoch", "y": list(config.study_settings(plan.params, name)["variants"]),
+                                           "y_label": "test error % (mean over seeds)", "template": "linear"}}
+             for name in plan.params["studies"]]
+    return {"stages": stages, "plots": plots}
+
+
+def render_dvc_yaml(plan):
+    return DVC_YAML_HEADER + yaml.safe_dump(dvc_stages(plan), sort_keys=False, width=200)
+
+
+def sync_dvc_yaml(plan, root="."):
+    """Rewrites dvc.yaml when the plan changed; returns True if it wrote."""
+    target = Path(root) / DVC_YAML
+    text = render_dvc_yaml(plan)
+    if target.exists() and target.read_text() == text:
+        return False
+    write_text(target, text)
+    return True
+
+
+def check_dvc_yaml(plan, root="."):
+    """Raises when dvc.yaml was generated from other params than these (DVC would run a stale graph)."""
+    target = Path(root) / DVC_YAML
+    if not target.exists() or target.read_text() != render_dvc_yaml(plan):
+        raise config.ParamsError(
+            f"{target} does not match {plan.params_path} (a variant, seed or study was added or removed "
+            "since it was generated): run `reprolab sync` (any `snakemake` call does it too), then rerun"
+        )

@@ -1,0 +1,74 @@
+"""Sets up the Keras backend for one job (threads, seeds, determinism, GPU memory) and describes
+it for provenance. `configure` must run before Keras is imported."""
+
+import os
+import platform
+import random
+
+
+def configure(threads, seed):
+    """Limits the job to `threads` CPU threads, seeds every RNG and turns on determinism."""
+    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if backend == "jax":
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}").strip()
+    import keras
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def device():
+    """The accelerator the backend computes on ('cpu' or e.g. 'gpu:NVIDIA H100')."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return f"gpu:{gpus[0].name}" if gpus else "cpu"
+    if backend == "jax":
+        import jax
+
+        first = jax.devices()[0]
+        return "cpu" if first.platform == "cpu" else f"{first.platform}:{first.device_kind}"
+    import torch
+
+    return f"cuda:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+
+
+def describe():
+    """Backend, device and library versions, recorded beside every run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import keras
+
+    versions = {}
+    for package in ("keras", "tensorflow", "jax", "torch", "numpy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return {
+        "backend": keras.backend.backend(),
+        "device": device(),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
+        "versions": versions,
+    }

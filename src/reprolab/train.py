@@ -1,0 +1,161 @@
+"""Trains one variant x seed with Keras and writes the model, its per-epoch history and a
+train.json (resolved config, status, timings, provenance) beside it."""
+
+import csv
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from reprolab import config as params_config
+from reprolab import data as datasets
+from reprolab import runtime
+from reprolab.atomic import atomic_path, write_json, write_text
+from reprolab.models import lecun1989
+from reprolab.plan import path
+
+MODELS = {"lecun1989": lecun1989.build}
+STEPS_PER_EXECUTION = 512  # in-graph steps per Python call: per-example SGD is overhead-bound
+HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
+
+
+def build_model(config, input_shape, classes, seed):
+    model_config = config["model"]
+    return MODELS[model_config["name"]](
+        input_shape=input_shape,
+        classes=classes,
+        activation=model_config["activation"],
+        output_activation=model_config["output_activation"],
+        dropout=model_config["dropout"],
+        augment_shift_pixels=config["augment_shift_pixels"],
+        seed=seed,
+    )
+
+
+def targets_for(loss_name, labels, classes):
+    """mse_pm1 trains towards +1 for the true class and -1 elsewhere (1989); cross_entropy on labels."""
+    if loss_name == "mse_pm1":
+        targets = np.full((len(labels), classes), -1.0, dtype=np.float32)
+        targets[np.arange(len(labels)), labels] = 1.0
+        return targets
+    return labels
+
+
+def build_loss(loss_name):
+    if loss_name == "mse_pm1":
+        return keras.losses.MeanSquaredError()
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def build_optimizer(config, total_steps):
+    optimizer_config, schedule_config = config["optimizer"], config["schedule"]
+    learning_rate = optimizer_config["learning_rate"]
+    if schedule_config["name"] == "linear":
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, decay_steps=total_steps, end_learning_rate=schedule_config["final_learning_rate"], power=1.0
+        )
+    if optimizer_config["name"] == "adamw":
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=optimizer_config.get("weight_decay", 0.0))
+    return keras.optimizers.SGD(learning_rate=learning_rate)
+
+
+def error_percent(model, images, labels):
+    predictions = model.predict(images, batch_size=1024, verbose=0)
+    return float(np.mean(np.argmax(predictions, axis=1) != labels) * 100.0)
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records loss, train and test error after every epoch, prints a progress line, stops a
+    diverged run (non-finite loss) and keeps its rows in the backup folder so a resumed run keeps them."""
+
+    def __init__(self, data, backup_directory, label):
+        super().__init__()
+        self.data = data
+        self.rows_path = Path(backup_directory) / "history_rows.json"
+        self.label = label
+        self.rows = json.loads(self.rows_path.read_text()) if self.rows_path.exists() else []
+        self.diverged_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float(logs["loss"])
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "train_error_percent": error_percent(self.model, self.data["x_train"], self.data["y_train"]),
+            "test_error_percent": error_percent(self.model, self.data["x_test"], self.data["y_test"]),
+            "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "seconds": time.perf_counter() - self.started,
+        }
+        self.rows = [kept for kept in self.rows if kept["epoch"] < row["epoch"]] + [row]
+        self.rows_path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(self.rows_path, json.dumps(self.rows))
+        print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, train error {row['train_error_percent']:.2f}%, "
+              f"test error {row['test_error_percent']:.2f}%, {row['seconds']:.1f}s", flush=True)
+        if not math.isfinite(loss):
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+def train(config, data, seed, outputs, backup_directory, label):
+    """Fits one model; returns the train.json record. Resumes from `backup_directory` if a killed
+    run left one there."""
+    x_train, y_train = data["x_train"], data["y_train"]
+    classes = 10
+    if config["batch_size"] > len(x_train):
+        raise ValueError(f"batch_size {config['batch_size']} is larger than the {len(x_train)} training examples")
+    model = build_model(config, x_train.shape[1:], classes, seed)
+    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    model.compile(
+        optimizer=build_optimizer(config, steps_per_epoch * config["epochs"]),
+        loss=build_loss(config["loss"]),
+        steps_per_execution=min(STEPS_PER_EXECUTION, steps_per_epoch),
+    )
+    recorder = EpochRecorder(data, backup_directory, label)
+    started = time.perf_counter()
+    model.fit(
+        x_train,
+        targets_for(config["loss"], y_train, classes),
+        batch_size=config["batch_size"],
+        epochs=config["epochs"],
+        shuffle=config["shuffle"],
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup_directory)), recorder],
+    )
+    wall_seconds = time.perf_counter() - started
+    with atomic_path(outputs["model"]) as temporary:
+        model.save(temporary)
+    with atomic_path(outputs["history"]) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(recorder.rows)
+    shutil.rmtree(backup_directory, ignore_errors=True)
+    status = "diverged" if recorder.diverged_epoch else "ok"
+    return {
+        "status": status,
+        "diverged_epoch": recorder.diverged_epoch,
+        "epochs_completed": len(recorder.rows),
+        "parameters": model.count_params(),
+        "wall_seconds": wall_seconds,
+        "seconds_per_step": wall_seconds / max(1, len(recorder.rows) * steps_per_epoch),
+    }
+
+
+def run(plan, study, variant, seed):
+    """The `train` stage: resolves the variant's config, trains, writes outputs atomically."""
+    config = params_config.resolve_variant(plan.params, study, variant)
+    wildcards = {"study": study, "variant": variant, "seed": seed}
+    data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
+    outputs = {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")}
+    record = train(config, data, seed, outputs, path("backup", **wildcards), f"[{study}/{variant}/seed{seed}]")
+    write_json(outputs["train_info"], {
+        "study": study, "variant": variant, "seed": seed, "config": config,
+        "dataset_sha256": meta["sha256"], **record, "runtime": runtime.describe(),
+    })
+    return record

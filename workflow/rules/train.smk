@@ -1,0 +1,37 @@
+rule train:
+    """Train one variant x seed with Keras."""
+    input:
+        job_inputs("train"),
+    output:
+        PATHS["model"],
+        PATHS["history"],
+        PATHS["train_info"],
+    params:
+        command=job_command("train"),
+    log:
+        log_path("train", "{study}-{variant}-{seed}"),
+    threads: planning.TRAIN_THREADS
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
+rule evaluate:
+    """Score one trained model on the prepared train and test sets."""
+    input:
+        job_inputs("evaluate"),
+    output:
+        PATHS["metrics"],
+        PATHS["predictions"],
+    params:
+        command=job_command("evaluate"),
+    log:
+        log_path("evaluate", "{study}-{variant}-{seed}"),
+    threads: planning.TRAIN_THREADS
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    shell:
+        "{params.command} > {log} 2>&1"
