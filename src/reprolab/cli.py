@@ -23,7 +23,6 @@ def parse_arguments(argv):
     commands.add_parser("validate", help="check params.yaml against the schema and exit")
     commands.add_parser("plan", help="print the job graph derived from params.yaml as JSON")
     sync = commands.add_parser("sync", help="regenerate dvc.yaml from params.yaml")
-    sync.add_argument("--check", action="store_true", help="only report whether dvc.yaml is up to date (exit 1 if not)")
     prepare = commands.add_parser("prepare", help="fetch, verify and prepare one dataset")
     prepare.add_argument("--dataset", required=True)
     _study_job_arguments(commands.add_parser("train", help="train one variant x seed"))
@@ -62,17 +61,13 @@ def dispatch(arguments, plan):
         print(json.dumps([{"name": job.name, "command": job.command, "inputs": job.inputs, "outputs": list(job.outputs.values()),
                            "params": job.params, "threads": job.threads} for job in plan.jobs], indent=2))
     elif command == "sync":
-        if arguments.check:
-            planning.check_dvc_yaml(plan)
-            print("dvc.yaml is up to date")
-        else:
-            print("dvc.yaml rewritten" if planning.sync_dvc_yaml(plan) else "dvc.yaml already up to date")
+        print("dvc.yaml rewritten" if planning.sync_dvc_yaml(plan) else "dvc.yaml already up to date")
     elif command == "commit-lock":
         from reprolab import lock
 
         lock.commit_finished(plan)
     else:
-        planning.check_dvc_yaml(plan)
+        planning.ensure_dvc_yaml(plan)
         run_stage(arguments, plan)
     return 0
 

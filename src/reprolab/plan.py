@@ -144,7 +144,10 @@ def build_plan(params_path="params.yaml"):
                 jobs += [train, evaluate]
                 run_outputs += [train.outputs["history"], train.outputs["train_info"], evaluate.outputs["metrics"]]
         wildcards = {"study": study_name}
-        report_keys = _existing_keys(params, [f"studies.{study_name}.{key}" for key in ("title", "question", "baseline", "references")])
+        # The report also depends on the study's variants and seeds, so that adding one makes
+        # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
+        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in
+                                                          ("title", "question", "baseline", "seeds", "variants", "full", "references")])
         jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name), run_outputs,
                         _outputs("report", wildcards), report_keys))
     summaries = [path("study_metrics", study=name) for name in params["studies"]]
@@ -193,11 +196,12 @@ def sync_dvc_yaml(plan, root="."):
     return True
 
 
-def check_dvc_yaml(plan, root="."):
-    """Raises when dvc.yaml was generated from other params than these (DVC would run a stale graph)."""
-    target = Path(root) / DVC_YAML
-    if not target.exists() or target.read_text() != render_dvc_yaml(plan):
+def ensure_dvc_yaml(plan, root="."):
+    """Stops a stage that runs under a stale dvc.yaml (a study, variant or seed added or removed since
+    it was generated): regenerates it and asks for a rerun, so DVC never silently skips new jobs.
+    Only for the default params file, the one dvc.yaml describes."""
+    if plan.params_path == "params.yaml" and sync_dvc_yaml(plan, root):
         raise config.ParamsError(
-            f"{target} does not match {plan.params_path} (a variant, seed or study was added or removed "
-            "since it was generated): run `reprolab sync` (any `snakemake` call does it too), then rerun"
+            f"{DVC_YAML} did not match {plan.params_path} (a study, variant or seed was added or removed) and "
+            "has been regenerated: run `dvc repro` again to run the new graph"
         )

@@ -16,10 +16,11 @@ from reprolab import data as datasets
 from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json, write_text
 from reprolab.models import lecun1989
+from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 
 MODELS = {"lecun1989": lecun1989.build}
-STEPS_PER_EXECUTION = 512  # in-graph steps per Python call: per-example SGD is overhead-bound
+STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
@@ -84,7 +85,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        loss = float(logs["loss"])
+        loss = float(logs[LOSS_KEY] if LOSS_KEY in logs else logs["loss"])
         row = {
             "epoch": epoch + 1,
             "loss": loss,
@@ -111,20 +112,24 @@ def train(config, data, seed, outputs, backup_directory, label):
     if config["batch_size"] > len(x_train):
         raise ValueError(f"batch_size {config['batch_size']} is larger than the {len(x_train)} training examples")
     model = build_model(config, x_train.shape[1:], classes, seed)
+    targets = targets_for(config["loss"], y_train, classes)
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
-    model.compile(
-        optimizer=build_optimizer(config, steps_per_epoch * config["epochs"]),
-        loss=build_loss(config["loss"]),
-        steps_per_execution=min(STEPS_PER_EXECUTION, steps_per_epoch),
-    )
+    per_example = config["batch_size"] == 1
+    optimizer, loss = build_optimizer(config, steps_per_epoch * config["epochs"]), build_loss(config["loss"])
+    if per_example:  # a whole epoch per fit step (see per_example.py)
+        trainer = PerExampleModel(model.inputs, model.outputs, example_loss=loss, shuffle=config["shuffle"], seed=seed)
+        trainer.compile(optimizer=optimizer)
+    else:
+        trainer = model
+        trainer.compile(optimizer=optimizer, loss=loss, steps_per_execution=min(STEPS_PER_EXECUTION, steps_per_epoch))
     recorder = EpochRecorder(data, backup_directory, label)
     started = time.perf_counter()
-    model.fit(
-        x_train,
-        targets_for(config["loss"], y_train, classes),
-        batch_size=config["batch_size"],
+    trainer.fit(
+        as_one_batch(x_train) if per_example else x_train,
+        as_one_batch(targets) if per_example else targets,
+        batch_size=1 if per_example else config["batch_size"],
         epochs=config["epochs"],
-        shuffle=config["shuffle"],
+        shuffle=False if per_example else config["shuffle"],
         verbose=0,
         callbacks=[keras.callbacks.BackupAndRestore(str(backup_directory)), recorder],
     )

@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository root, the USPS mirror, and a temporary copy of the repo driven
+by the tiny params file (real Snakemake, real DVC, real Keras)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_PARAMS = ROOT / "tests" / "data" / "tiny_params.yaml"
+COPIED = ["Snakefile", "workflow", "src", "pyproject.toml", ".gitignore", ".dvc/config", ".dvcignore"]
+
+
+def run(command, cwd, check=True, **kwargs):
+    """Runs a real command in `cwd`; on failure the assertion shows its output."""
+    result = subprocess.run(command, cwd=cwd, shell=isinstance(command, str), capture_output=True, text=True, **kwargs)
+    if check:
+        assert result.returncode == 0, f"{command} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+@pytest.fixture
+def tiny_repo(tmp_path):
+    """A git + DVC repository holding the pipeline's code and the tiny params as params.yaml."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in COPIED:
+        source = ROOT / name
+        target = repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif source.exists():
+            shutil.copy(source, target)
+    shutil.copy(TINY_PARAMS, repo / "params.yaml")
+    run("git init -q && git config user.email test@example.com && git config user.name test", repo)
+    run("reprolab sync", repo)
+    run("git add -A && git commit -qm 'tiny pipeline'", repo)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def usps_mirror():
+    """The folder holding usps/zip.*.gz: $REPROLAB_DATA_MIRROR, else ../shared/datasets beside the repo."""
+    candidates = [os.environ.get("REPROLAB_DATA_MIRROR"), str(ROOT.parent / "shared" / "datasets")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "usps" / "zip.train.gz").exists():
+            return Path(candidate)
+    return None

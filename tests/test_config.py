@@ -1,0 +1,104 @@
+"""params.yaml: validation errors a user can act on, variant resolution and its DVC param keys."""
+
+import copy
+
+import pytest
+import yaml
+
+from reprolab import config, plan
+
+from conftest import ROOT, TINY_PARAMS
+
+
+@pytest.fixture
+def params():
+    return yaml.safe_load(TINY_PARAMS.read_text())
+
+
+def write(tmp_path, params):
+    target = tmp_path / "params.yaml"
+    target.write_text(yaml.safe_dump(params))
+    return target
+
+
+def test_the_repository_params_are_valid():
+    params = config.read_params(ROOT / "params.yaml")
+    assert {"paper", "softmax_ce", "adamw", "augment", "dropout_relu", "batched"} <= set(params["studies"]["lecun1989"]["variants"])
+
+
+def test_variant_is_base_then_ancestors_then_itself():
+    params = config.read_params(ROOT / "params.yaml")
+    augment = config.resolve_variant(params, "lecun1989", "augment")
+    assert augment["optimizer"] == {"name": "adamw", "learning_rate": 3.0e-4, "weight_decay": 1.0e-2}  # from adamw
+    assert augment["loss"] == "cross_entropy" and augment["model"]["output_activation"] == "linear"  # from softmax_ce
+    assert augment["model"]["activation"] == "tanh" and augment["batch_size"] == 1  # from base
+    assert augment["augment_shift_pixels"] == 1 and augment["dataset"] == "usps"
+
+
+def test_full_scale_applies_the_overlay(params):
+    assert config.resolve_variant(params, "tiny", "paper")["epochs"] == 2
+    params["scale"] = "full"
+    assert config.resolve_variant(params, "tiny", "paper")["epochs"] == 3
+
+
+def test_param_keys_cover_only_what_a_variant_reads():
+    params = config.read_params(ROOT / "params.yaml")
+    keys = config.source_keys(params, "lecun1989", "augment")
+    assert "studies.lecun1989.variants.augment" in keys
+    assert "studies.lecun1989.variants.adamw.optimizer.learning_rate" in keys
+    assert not any(key.startswith("studies.lecun1989.variants.adamw.epochs") for key in keys), "augment sets its own epochs"
+    assert "studies.lecun1989.base.optimizer.learning_rate" not in keys, "overridden by adamw"
+    paper = config.source_keys(params, "lecun1989", "paper")
+    assert not any("adamw" in key for key in paper)
+
+
+BAD_PARAMS = [
+    ("unknown key with a close match", lambda p: p["studies"]["tiny"]["base"].update(epocs=3),
+     "studies.tiny.base: unknown key 'epocs' (did you mean 'epochs'?)"),
+    ("unknown model name", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="resnet"),
+     "studies.tiny.base.model.name: 'resnet' is not allowed; choose one of lecun1989"),
+    ("unknown optimizer", lambda p: p["studies"]["tiny"]["variants"]["adamw"]["optimizer"].update(name="adamx"),
+     "'adamx' is not allowed (did you mean 'adamw'?)"),
+    ("wrong type", lambda p: p["studies"]["tiny"]["base"].update(epochs="two"), "studies.tiny.base.epochs: 'two' is not of type 'integer'"),
+    ("negative epochs", lambda p: p["studies"]["tiny"]["base"].update(epochs=-1), "studies.tiny.base.epochs: -1 is less than the minimum of 1"),
+    ("learning rate zero", lambda p: p["studies"]["tiny"]["base"]["optimizer"].update(learning_rate=0), "learning_rate: 0 is less than or equal to the minimum of 0"),
+    ("dropout of one", lambda p: p["studies"]["tiny"]["base"]["model"].update(dropout=1.0), "dropout: 1.0 is greater than or equal to the maximum of 1"),
+    ("seed not an integer", lambda p: p["studies"]["tiny"].update(seeds=[0, 1.5]), "studies.tiny.seeds.1: 1.5 is not of type 'integer'"),
+    ("unknown dataset", lambda p: p["studies"]["tiny"].update(dataset="cifar"), "studies.tiny.dataset: unknown dataset 'cifar'; declared datasets: digits"),
+    ("no variants", lambda p: p["studies"]["tiny"].update(variants={}), "studies.tiny.variants: {} should be non-empty"),
+    ("extends an unknown variant", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(extends="papr"),
+     "studies.tiny.variants.adamw.extends: unknown variant 'papr' (did you mean 'paper'?)"),
+    ("extends cycle", lambda p: (p["studies"]["tiny"]["variants"]["adamw"].update(extends="paper"),
+                                 p["studies"]["tiny"]["variants"].update(paper={"extends": "adamw"})),
+     "`extends` forms a cycle"),
+]
+
+
+@pytest.mark.parametrize("case, mutate, message", BAD_PARAMS, ids=[case[0] for case in BAD_PARAMS])
+def test_bad_params_are_refused_with_the_key_path_and_the_fix(tmp_path, params, case, mutate, message):
+    broken = copy.deepcopy(params)
+    mutate(broken)
+    with pytest.raises(config.ParamsError) as error:
+        config.read_params(write(tmp_path, broken))
+    assert message in str(error.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    target = tmp_path / "params.yaml"
+    target.write_text("datasets:\n  digits: {source: digits\nstudies: {}\n")
+    with pytest.raises(config.ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML"):
+        config.read_params(target)
+
+
+def test_baseline_must_be_a_variant(tmp_path, params):
+    params["studies"]["tiny"]["baseline"] = "nope"
+    with pytest.raises(config.ParamsError, match="studies.tiny.baseline: 'nope' is not one of the variants"):
+        plan.build_plan(write(tmp_path, params))
+
+
+def test_cli_reports_a_bad_params_file_in_one_line(tmp_path, params, capsys):
+    from reprolab import cli
+
+    params["studies"]["tiny"]["base"]["epochs"] = 0
+    assert cli.main(["--params", str(write(tmp_path, params)), "validate"]) == 1
+    assert "studies.tiny.base.epochs: 0 is less than the minimum of 1" in capsys.readouterr().err

@@ -1,0 +1,78 @@
+"""Dataset fetching, checksums and preparation."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from reprolab import data
+
+USPS_CLASS_COUNTS = {  # zip.info.txt, as published with the data
+    "train": [1194, 1005, 731, 658, 652, 556, 664, 645, 542, 644],
+    "test": [359, 264, 198, 166, 200, 160, 170, 147, 166, 177],
+}
+
+
+def test_a_corrupted_mirror_file_is_refused_naming_file_and_both_hashes(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror" / "usps"
+    mirror.mkdir(parents=True)
+    corrupted = mirror / "zip.train.gz"
+    corrupted.write_bytes(b"not the USPS digits")
+    monkeypatch.setenv(data.MIRROR_VARIABLE, str(tmp_path / "mirror"))
+    with pytest.raises(data.DataError) as error:
+        data.fetch("usps", "zip.train.gz", data.USPS_FILES["zip.train.gz"], tmp_path / "raw")
+    message = str(error.value)
+    assert str(corrupted) in message
+    assert data.USPS_FILES["zip.train.gz"] in message and data.sha256_of(corrupted) in message
+
+
+def test_a_mirror_without_the_file_says_what_it_must_hold(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.MIRROR_VARIABLE, str(tmp_path))
+    with pytest.raises(data.DataError, match="must hold usps/zip.test.gz"):
+        data.fetch("usps", "zip.test.gz", data.USPS_FILES["zip.test.gz"], tmp_path / "raw")
+
+
+@pytest.fixture
+def usps_source(usps_mirror, tmp_path, monkeypatch):
+    """USPS from the mirror when there is one, else downloaded; skipped only when neither works."""
+    if usps_mirror:
+        monkeypatch.setenv(data.MIRROR_VARIABLE, str(usps_mirror))
+        return tmp_path / "raw"
+    monkeypatch.delenv(data.MIRROR_VARIABLE, raising=False)
+    try:
+        for name, sha in data.USPS_FILES.items():
+            data.fetch("usps", name, sha, tmp_path / "raw")
+    except data.DataError as error:
+        pytest.skip(f"USPS data unreachable: no mirror ({data.MIRROR_VARIABLE} or ../shared/datasets) and the download failed: {error}")
+    return tmp_path / "raw"
+
+
+def test_usps_is_prepared_with_the_published_sizes_and_class_counts(usps_source, tmp_path):
+    prepared, meta_path = tmp_path / "usps.npz", tmp_path / "usps.json"
+    data.prepare("usps", {"source": "usps"}, prepared, meta_path, usps_source)
+    arrays, meta = data.load_prepared(prepared, meta_path)
+    assert arrays["x_train"].shape == (7291, 16, 16, 1) and arrays["x_test"].shape == (2007, 16, 16, 1)
+    assert meta["class_counts"] == USPS_CLASS_COUNTS
+    assert -1.0 <= arrays["x_train"].min() and arrays["x_train"].max() <= 1.0
+    assert meta["source_sha256"] == data.USPS_FILES
+
+
+def test_a_corrupted_prepared_file_is_detected_before_use(tmp_path):
+    prepared, meta_path = tmp_path / "digits.npz", tmp_path / "digits.json"
+    data.prepare("digits", {"source": "digits", "train_size": 50, "test_size": 20}, prepared, meta_path, tmp_path)
+    with open(prepared, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02")
+    with pytest.raises(data.DataError, match=f"checksum mismatch for {prepared}"):
+        data.load_prepared(prepared, meta_path)
+
+
+def test_digits_are_upsampled_to_16x16_in_minus_one_to_one(tmp_path):
+    prepared, meta_path = tmp_path / "digits.npz", tmp_path / "digits.json"
+    data.prepare("digits", {"source": "digits"}, prepared, meta_path, tmp_path)
+    arrays, meta = data.load_prepared(prepared, meta_path)
+    assert arrays["x_train"].shape == (1297, 16, 16, 1) and arrays["x_test"].shape == (500, 16, 16, 1)
+    assert arrays["x_train"].min() == -1.0 and arrays["x_train"].max() == 1.0
+    assert sum(meta["class_counts"]["train"]) == 1297
+    assert json.loads(meta_path.read_text())["sha256"] == data.sha256_of(prepared)

@@ -1,0 +1,110 @@
+"""The real orchestrators on the tiny params: Snakemake builds everything, DVC agrees, a param
+change reruns only what it touches, a new variant is picked up, experiments show test error."""
+
+import json
+import os
+import statistics
+
+import pytest
+import yaml
+
+from conftest import run
+
+pytestmark = pytest.mark.slow
+UP_TO_DATE = "Data and pipelines are up to date."
+
+
+def stage_status(repo):
+    """The DVC stages `dvc status` reports as changed."""
+    return set(json.loads(run("dvc status --json", repo).stdout or "{}"))
+
+
+def edit_params(repo, change):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    change(params)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def modified_times(repo, pattern):
+    return {path.relative_to(repo).as_posix(): path.stat().st_mtime_ns for path in repo.glob(pattern)}
+
+
+def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
+    repo = tiny_repo
+    run("snakemake --cores 2", repo)
+
+    # Reports exist and hold the measured numbers.
+    readme = (repo / "reports" / "tiny" / "README.md").read_text()
+    for variant in ("paper", "adamw"):
+        errors = [json.loads((repo / f"data/runs/tiny/{variant}/seed{seed}/metrics.json").read_text())["test_error_percent"] for seed in (0, 1)]
+        assert f"| `{variant}`" in readme
+        assert f"{statistics.fmean(errors):.2f} ± {statistics.stdev(errors):.2f}" in readme
+        assert " ".join(f"{error:.2f}" for error in errors) in readme
+    assert "5.00 / 0.14" in readme, "the published reference sits beside the measurement"
+    assert (repo / "reports" / "tiny" / "figures" / "learning_curves.png").stat().st_size > 1000
+    assert "tiny/README.md" in (repo / "reports" / "index.md").read_text()
+
+    # Snakemake brought dvc.lock up to date: nothing to redo.
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+    untouched = modified_times(repo, "data/runs/tiny/paper/*/model.keras")
+    assert "Running stage" not in run("dvc repro", repo).stdout
+
+    # One variant's epochs change: only its train/evaluate stages and the study report are stale.
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=3))
+    assert stage_status(repo) == {"train-tiny-adamw-0", "train-tiny-adamw-1", "evaluate-tiny-adamw-0", "evaluate-tiny-adamw-1", "report-tiny"}
+    output = run("dvc repro", repo).stdout
+    assert "Running stage 'train-tiny-adamw-0'" in output and "Running stage 'train-tiny-paper-0'" not in output
+    assert modified_times(repo, "data/runs/tiny/paper/*/model.keras") == untouched
+    assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["epochs_completed"] == 3
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+    # A new variant, added to params.yaml only, is trained, evaluated and reported by Snakemake ...
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"].update(relu={"model": {"activation": "relu"}}))
+    run("snakemake --cores 2", repo)
+    assert "| `relu`" in (repo / "reports" / "tiny" / "README.md").read_text()
+    assert modified_times(repo, "data/runs/tiny/paper/*/model.keras") == untouched
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+    # ... and by DVC: the first `dvc repro` regenerates the stale dvc.yaml and asks for a rerun.
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"].update(slow={"optimizer": {"learning_rate": 0.01}}))
+    first = run("dvc repro", repo, check=False)
+    assert first.returncode != 0 and "has been regenerated: run `dvc repro` again" in first.stderr + first.stdout
+    run("dvc repro", repo)
+    assert "| `slow`" in (repo / "reports" / "tiny" / "README.md").read_text()
+    assert modified_times(repo, "data/runs/tiny/paper/*/model.keras") == untouched
+
+
+def test_experiments_show_the_test_error_of_each_run(tiny_repo):
+    repo = tiny_repo
+    run("snakemake --cores 2", repo)
+    run("git add -A && git commit -qm baseline", repo)
+    run("dvc exp run -S studies.tiny.variants.adamw.optimizer.learning_rate=0.003", repo)
+    table = json.loads(run("dvc exp show --json", repo).stdout)
+    experiment_metrics = [
+        experiment["data"]["metrics"]["reports/tiny/metrics.json"]["data"]
+        for revision in table for experiment in (revision.get("experiments") or []) for experiment in experiment["revs"]
+    ]
+    assert experiment_metrics and "test_error_percent" in experiment_metrics[0]["adamw"]
+    diff = run("dvc metrics diff --json", repo).stdout
+    assert "adamw.test_error_percent" in diff
+
+
+def test_full_scale_is_selected_by_one_params_key(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params.update(scale="full"))
+    run("snakemake --cores 2 data/runs/tiny/paper/seed0/train.json", repo)
+    assert json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())["epochs_completed"] == 3
+
+
+def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
+    pytest.importorskip("jax", reason="the JAX backend test needs jax (pip install -e '.[test]' installs it)")
+    repo = tiny_repo
+    run("reprolab prepare --dataset digits", repo)
+    for variant in ("paper", "adamw"):  # per-example SGD (lax.scan) and mini-batches (plain fit)
+        for stage in ("train", "evaluate"):
+            run(f"reprolab {stage} --study tiny --variant {variant} --seed 0", repo, env={**os.environ, "KERAS_BACKEND": "jax"})
+        train_info = json.loads((repo / f"data/runs/tiny/{variant}/seed0/train.json").read_text())
+        assert train_info["runtime"]["backend"] == "jax" and train_info["status"] == "ok"
+        history = (repo / f"data/runs/tiny/{variant}/seed0/history.csv").read_text().splitlines()
+        assert len(history) == 1 + train_info["config"]["epochs"]
+        assert json.loads((repo / f"data/runs/tiny/{variant}/seed0/metrics.json").read_text())["test_examples"] == 100

@@ -1,0 +1,55 @@
+"""The job graph: derived once from params.yaml, identical in Snakemake and DVC, light to import."""
+
+import csv
+import io
+import subprocess
+import sys
+
+import yaml
+
+from reprolab import plan
+
+from conftest import ROOT, run
+
+
+def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    current = plan.build_plan("params.yaml")
+    assert (ROOT / "dvc.yaml").read_text() == plan.render_dvc_yaml(current), "run `reprolab sync` and commit dvc.yaml"
+
+
+def test_lecun1989_expands_to_every_variant_and_seed():
+    jobs = plan.build_plan(ROOT / "params.yaml").jobs
+    trains = {(job.wildcards["variant"], job.wildcards["seed"]) for job in jobs if job.stage == "train"}
+    variants = {"paper", "softmax_ce", "adamw", "augment", "dropout_relu", "batched"}
+    assert trains == {(variant, seed) for variant in variants for seed in (0, 1, 2)}
+    assert [job.stage for job in jobs].count("evaluate") == 18
+
+
+def test_planning_imports_neither_keras_nor_tensorflow():
+    code = "import sys; from reprolab import plan; plan.build_plan('params.yaml'); print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_snakemake_and_dvc_run_the_same_jobs(tiny_repo):
+    """Every Snakemake job (from its own DAG) is a DVC stage with the same command, inputs and outputs."""
+    summary = run("snakemake --detailed-summary --cores 1", tiny_repo).stdout
+    snakemake_jobs = {}
+    for row in csv.DictReader(io.StringIO(summary[summary.index("output_file"):]), delimiter="\t"):
+        if row["rule"] == "all":
+            continue
+        command = row["shellcmd"].split(" > ")[0]
+        job = snakemake_jobs.setdefault(command, {"outputs": set(), "inputs": set()})
+        job["outputs"].add(row["output_file"])
+        job["inputs"] |= set(filter(None, row["input-file(s)"].split(",")))
+    stages = yaml.safe_load((tiny_repo / "dvc.yaml").read_text())["stages"]
+    dvc_jobs = {
+        stage["cmd"]: {
+            "outputs": {next(iter(out)) if isinstance(out, dict) else out for out in stage["outs"] + stage.get("metrics", [])},
+            "inputs": set(stage.get("deps", [])),
+        }
+        for stage in stages.values()
+    }
+    assert snakemake_jobs == dvc_jobs
+    assert len(dvc_jobs) == 1 + 2 * 2 * 2 + 1 + 1

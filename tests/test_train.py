@@ -1,0 +1,52 @@
+"""The training engine: the in-graph per-example loop equals plain Keras fit(batch_size=1)."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from reprolab import train  # noqa: E402
+from reprolab.per_example import PerExampleModel, as_one_batch  # noqa: E402
+
+
+def config(**overrides):
+    base = {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
+            "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
+            "epochs": 1, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0}
+    return {**base, **overrides}
+
+
+@pytest.mark.parametrize("optimizer", [{"name": "sgd", "learning_rate": 0.03}, {"name": "adamw", "learning_rate": 1e-3, "weight_decay": 0.01}])
+def test_per_example_loop_gives_the_weights_of_plain_fit(optimizer):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, size=(24, 16, 16, 1)).astype("float32")
+    targets = train.targets_for("mse_pm1", rng.integers(0, 10, size=24), 10)
+    settings = config(optimizer=optimizer)
+
+    keras.utils.set_random_seed(0)
+    plain = train.build_model(settings, (16, 16, 1), 10, seed=0)
+    plain.compile(optimizer=train.build_optimizer(settings, 24), loss=train.build_loss("mse_pm1"))
+    plain.fit(images, targets, batch_size=1, epochs=2, shuffle=False, verbose=0)
+
+    keras.utils.set_random_seed(0)
+    model = train.build_model(settings, (16, 16, 1), 10, seed=0)
+    looped = PerExampleModel(model.inputs, model.outputs, example_loss=train.build_loss("mse_pm1"), shuffle=False, seed=0)
+    looped.compile(optimizer=train.build_optimizer(settings, 24))
+    looped.fit(as_one_batch(images), as_one_batch(targets), batch_size=1, epochs=2, verbose=0)
+
+    for expected, actual in zip(plain.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(model.get_weights()[0], train.build_model(settings, (16, 16, 1), 10, seed=0).get_weights()[0])
+
+
+def test_a_diverging_run_ends_cleanly_as_diverged(tmp_path):
+    rng = np.random.default_rng(0)
+    data = {"x_train": rng.uniform(-1, 1, size=(40, 16, 16, 1)).astype("float32"), "y_train": rng.integers(0, 10, size=40),
+            "x_test": rng.uniform(-1, 1, size=(20, 16, 16, 1)).astype("float32"), "y_test": rng.integers(0, 10, size=20)}
+    settings = config(model={"name": "lecun1989", "activation": "tanh", "output_activation": "linear", "dropout": 0.0},
+                      optimizer={"name": "sgd", "learning_rate": 10.0}, epochs=5)
+    keras.utils.set_random_seed(0)
+    outputs = {kind: tmp_path / name for kind, name in (("model", "model.keras"), ("history", "history.csv"), ("train_info", "train.json"))}
+    record = train.train(settings, data, 0, outputs, tmp_path / "backup", "[test]")
+    assert record["status"] == "diverged" and record["diverged_epoch"] == record["epochs_completed"] < 5
+    assert outputs["model"].exists() and outputs["history"].exists()
