@@ -138,9 +138,10 @@ def build_plan(params_path="params.yaml"):
                 arguments = {"study": study_name, "variant": variant_name, "seed": seed, "threads": TRAIN_THREADS}
                 train = Job("train", wildcards, _command("train", params_path, **arguments), prepared,
                             _outputs("train", wildcards), variant_keys, TRAIN_THREADS)
+                # Evaluation reads the variant's config too (its loss), so `dvc status` lists it with its train stage.
                 evaluate = Job("evaluate", wildcards, _command("evaluate", params_path, **arguments),
                                prepared + [train.outputs["model"], train.outputs["train_info"]],
-                               _outputs("evaluate", wildcards), [], TRAIN_THREADS)
+                               _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS)
                 jobs += [train, evaluate]
                 run_outputs += [train.outputs["history"], train.outputs["train_info"], evaluate.outputs["metrics"]]
         wildcards = {"study": study_name}
@@ -197,11 +198,19 @@ def sync_dvc_yaml(plan, root="."):
 
 
 def ensure_dvc_yaml(plan, root="."):
-    """Stops a stage that runs under a stale dvc.yaml (a study, variant or seed added or removed since
-    it was generated): regenerates it and asks for a rerun, so DVC never silently skips new jobs.
-    Only for the default params file, the one dvc.yaml describes."""
-    if plan.params_path == "params.yaml" and sync_dvc_yaml(plan, root):
+    """Keeps dvc.yaml in step with params.yaml when a stage runs under `dvc repro`. A change of
+    params keys alone (a variant gained an override) is rewritten quietly; a change of jobs (a
+    study, variant or seed added or removed) stops the stage and asks for a rerun, so DVC never
+    silently skips new jobs. Only for the default params file, the one dvc.yaml describes."""
+    target = Path(root) / DVC_YAML
+    if plan.params_path != "params.yaml" or (target.exists() and target.read_text() == render_dvc_yaml(plan)):
+        return
+    previous = set((yaml.safe_load(target.read_text()) or {}).get("stages", {})) if target.exists() else set()
+    sync_dvc_yaml(plan, root)
+    added, removed = {job.name for job in plan.jobs} - previous, previous - {job.name for job in plan.jobs}
+    if added or removed:
+        changes = ", ".join([f"new {name}" for name in sorted(added)][:4] + [f"removed {name}" for name in sorted(removed)][:4])
         raise config.ParamsError(
-            f"{DVC_YAML} did not match {plan.params_path} (a study, variant or seed was added or removed) and "
-            "has been regenerated: run `dvc repro` again to run the new graph"
+            f"{DVC_YAML} did not match {plan.params_path} ({changes}) and has been regenerated: "
+            "run `dvc repro` again to run the new graph"
         )

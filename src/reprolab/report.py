@@ -93,6 +93,7 @@ def plot_curves(runs, figure_path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
     for variant, variant_runs in runs.items():
@@ -104,6 +105,8 @@ def plot_curves(runs, figure_path):
     axes.set_xlabel("epoch (pass over the training set)")
     axes.set_ylabel("test error % (mean over seeds, band: min-max)")
     axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()

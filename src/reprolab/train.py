@@ -148,7 +148,6 @@ def train(config, data, seed, outputs, backup_directory, label):
         "epochs_completed": len(recorder.rows),
         "parameters": model.count_params(),
         "wall_seconds": wall_seconds,
-        "seconds_per_step": wall_seconds / max(1, len(recorder.rows) * steps_per_epoch),
     }
 
 
