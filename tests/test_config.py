@@ -68,6 +68,8 @@ BAD_PARAMS = [
     ("no variants", lambda p: p["studies"]["tiny"].update(variants={}), "studies.tiny.variants: {} should be non-empty"),
     ("extends an unknown variant", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(extends="papr"),
      "studies.tiny.variants.adamw.extends: unknown variant 'papr' (did you mean 'paper'?)"),
+    ("full overlay of an unknown variant", lambda p: p["studies"]["tiny"]["full"]["variants"].update(adam={"epochs": 3}),
+     "studies.tiny.full.variants.adam: not a variant of the study"),
     ("extends cycle", lambda p: (p["studies"]["tiny"]["variants"]["adamw"].update(extends="paper"),
                                  p["studies"]["tiny"]["variants"].update(paper={"extends": "adamw"})),
      "`extends` forms a cycle"),

@@ -1,9 +1,7 @@
 """Dataset fetching, checksums and preparation."""
 
 import json
-import shutil
 
-import numpy as np
 import pytest
 
 from reprolab import data

@@ -3,7 +3,10 @@ change reruns only what it touches, a new variant is picked up, experiments show
 
 import json
 import os
+import signal
 import statistics
+import subprocess
+import time
 
 import pytest
 import yaml
@@ -109,3 +112,32 @@ def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
         history = (repo / f"data/runs/tiny/{variant}/seed0/history.csv").read_text().splitlines()
         assert len(history) == 1 + train_info["config"]["epochs"]
         assert json.loads((repo / f"data/runs/tiny/{variant}/seed0/metrics.json").read_text())["test_examples"] == 100
+
+
+def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrupted_one(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=40))
+    run("reprolab sync && reprolab prepare --dataset digits", repo)
+    command = "reprolab train --study tiny --variant adamw --seed 0".split()
+    checkpoint = repo / "data/runs/tiny/adamw/seed0/backup/checkpoint.npz"
+    training = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and training.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    training.send_signal(signal.SIGKILL)
+    training.wait()
+    assert checkpoint.exists(), "the run should have left an epoch checkpoint"
+    resumed = run(command, repo).stdout
+    assert "resuming from" in resumed and "epochs_completed 40" in resumed
+    resumed_history = (repo / "data/runs/tiny/adamw/seed0/history.csv").read_text()
+    assert not checkpoint.parent.exists(), "a finished run removes its checkpoints"
+
+    run(command, repo)  # the same run, uninterrupted
+    straight_history = (repo / "data/runs/tiny/adamw/seed0/history.csv").read_text()
+    assert without_timings(resumed_history) == without_timings(straight_history)
+
+
+def without_timings(history):
+    """history.csv without its last column (seconds per epoch)."""
+    return [line.rsplit(",", 1)[0] for line in history.splitlines()]

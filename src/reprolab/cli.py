@@ -22,7 +22,7 @@ def parse_arguments(argv):
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("validate", help="check params.yaml against the schema and exit")
     commands.add_parser("plan", help="print the job graph derived from params.yaml as JSON")
-    sync = commands.add_parser("sync", help="regenerate dvc.yaml from params.yaml")
+    commands.add_parser("sync", help="regenerate dvc.yaml from params.yaml")
     prepare = commands.add_parser("prepare", help="fetch, verify and prepare one dataset")
     prepare.add_argument("--dataset", required=True)
     _study_job_arguments(commands.add_parser("train", help="train one variant x seed"))

@@ -83,6 +83,12 @@ def validate(params, source="params.yaml"):
                 f"{source}: studies.{study_name}.dataset: unknown dataset '{study['dataset']}'; "
                 f"declared datasets: {', '.join(sorted(params['datasets']))}"
             )
+        for variant_name in study.get("full", {}).get("variants", {}):
+            if variant_name not in study["variants"]:
+                raise ParamsError(
+                    f"{source}: studies.{study_name}.full.variants.{variant_name}: not a variant of the study; "
+                    f"variants: {', '.join(study['variants'])}"
+                )
         for variant_name in study["variants"]:
             resolve_variant(params, study_name, variant_name)
 

@@ -2,11 +2,9 @@
 train.json (resolved config, status, timings, provenance) beside it."""
 
 import csv
-import json
 import math
 import shutil
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,7 +12,8 @@ import numpy as np
 from reprolab import config as params_config
 from reprolab import data as datasets
 from reprolab import runtime
-from reprolab.atomic import atomic_path, write_json, write_text
+from reprolab.atomic import atomic_path, write_json
+from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import lecun1989
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
@@ -70,15 +69,14 @@ def error_percent(model, images, labels):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Records loss, train and test error after every epoch, prints a progress line, stops a
-    diverged run (non-finite loss) and keeps its rows in the backup folder so a resumed run keeps them."""
+    """Records loss, train and test error after every epoch, prints a progress line and stops a
+    diverged run (non-finite loss)."""
 
-    def __init__(self, data, backup_directory, label):
+    def __init__(self, data, label):
         super().__init__()
         self.data = data
-        self.rows_path = Path(backup_directory) / "history_rows.json"
         self.label = label
-        self.rows = json.loads(self.rows_path.read_text()) if self.rows_path.exists() else []
+        self.rows = []
         self.diverged_epoch = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -94,9 +92,7 @@ class EpochRecorder(keras.callbacks.Callback):
             "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
             "seconds": time.perf_counter() - self.started,
         }
-        self.rows = [kept for kept in self.rows if kept["epoch"] < row["epoch"]] + [row]
-        self.rows_path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(self.rows_path, json.dumps(self.rows))
+        self.rows.append(row)
         print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, train error {row['train_error_percent']:.2f}%, "
               f"test error {row['test_error_percent']:.2f}%, {row['seconds']:.1f}s", flush=True)
         if not math.isfinite(loss):
@@ -104,9 +100,9 @@ class EpochRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def train(config, data, seed, outputs, backup_directory, label):
+def train(config, data, seed, outputs, backup_directory, label, identity=None):
     """Fits one model; returns the train.json record. Resumes from `backup_directory` if a killed
-    run left one there."""
+    run with the same `identity` (config, seed, data) left a checkpoint there."""
     x_train, y_train = data["x_train"], data["y_train"]
     classes = 10
     if config["batch_size"] > len(x_train):
@@ -122,16 +118,19 @@ def train(config, data, seed, outputs, backup_directory, label):
     else:
         trainer = model
         trainer.compile(optimizer=optimizer, loss=loss, steps_per_execution=min(STEPS_PER_EXECUTION, steps_per_epoch))
-    recorder = EpochRecorder(data, backup_directory, label)
+    recorder = EpochRecorder(data, label)
+    checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
+    initial_epoch = checkpoint.restore(trainer)
     started = time.perf_counter()
     trainer.fit(
         as_one_batch(x_train) if per_example else x_train,
         as_one_batch(targets) if per_example else targets,
         batch_size=1 if per_example else config["batch_size"],
         epochs=config["epochs"],
+        initial_epoch=initial_epoch,
         shuffle=False if per_example else config["shuffle"],
         verbose=0,
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup_directory)), recorder],
+        callbacks=[recorder, checkpoint],
     )
     wall_seconds = time.perf_counter() - started
     with atomic_path(outputs["model"]) as temporary:
@@ -157,7 +156,8 @@ def run(plan, study, variant, seed):
     wildcards = {"study": study, "variant": variant, "seed": seed}
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
     outputs = {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")}
-    record = train(config, data, seed, outputs, path("backup", **wildcards), f"[{study}/{variant}/seed{seed}]")
+    record = train(config, data, seed, outputs, path("backup", **wildcards), f"[{study}/{variant}/seed{seed}]",
+                   identity={"config": config, "seed": seed, "dataset_sha256": meta["sha256"]})
     write_json(outputs["train_info"], {
         "study": study, "variant": variant, "seed": seed, "config": config,
         "dataset_sha256": meta["sha256"], **record, "runtime": runtime.describe(),
