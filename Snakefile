@@ -4,6 +4,12 @@
 
 from reprolab import plan as planning
 
+if config:
+    raise WorkflowError(
+        f"--config/--configfile values {sorted(config)} are not read: set them in params.yaml, the one "
+        "source of truth for Snakemake and DVC (e.g. `scale: full` for the papers' epochs and seeds)"
+    )
+
 PLAN = planning.build_plan("params.yaml")
 planning.sync_dvc_yaml(PLAN)
 PATHS = planning.PATHS
