@@ -21,6 +21,13 @@ def test_parameter_counts_match_the_paper():
     assert lecun1989.parameters_by_layer(model) == {"h1": 1068, "h2": 2592, "h3": 5790, "output": 310}
 
 
+def test_multiply_accumulates_are_the_papers_64k():
+    from reprolab.models.macs import count_macs
+
+    # H1 8*8*12 units x 25 taps, H2 4*4*12 units x 200 taps, H3 192*30, output 30*10
+    assert count_macs(build()) == 19200 + 38400 + 5760 + 300
+
+
 def test_modern_ladder_keeps_the_paper_parameter_count():
     assert build(activation="relu", output_activation="linear", dropout=0.25, augment_shift_pixels=1).count_params() == 9760
 

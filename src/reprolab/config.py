@@ -91,6 +91,19 @@ def validate(params, source="params.yaml"):
                 )
         for variant_name in study["variants"]:
             resolve_variant(params, study_name, variant_name)
+        _check_claims(study, study_name, source)
+
+
+def _check_claims(study, study_name, source):
+    """Claims must name declared variants, and a reproduced figure must have its published value."""
+    for index, claim in enumerate(study.get("claims", [])):
+        where = f"{source}: studies.{study_name}.claims.{index}"
+        for key in ("variant", "over"):
+            if key in claim and claim[key] not in study["variants"]:
+                raise ParamsError(f"{where}.{key}: unknown variant '{claim[key]}'; variants: {', '.join(study['variants'])}")
+        published = study.get("references", {}).get("variants", {}).get(claim["variant"], {})
+        if claim["kind"] == "reproduces" and "test_error" not in published:
+            raise ParamsError(f"{where}: a `reproduces` claim needs references.variants.{claim['variant']}.test_error")
 
 
 def study_settings(params, study_name):

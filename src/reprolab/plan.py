@@ -26,22 +26,29 @@ PATHS = {
     "metrics": RUN + "/metrics.json",
     "predictions": RUN + "/predictions.npz",
     "report": "reports/{study}/README.md",
+    "report_html": "reports/{study}/report.html",
     "summary": "reports/{study}/summary.csv",
     "study_metrics": "reports/{study}/metrics.json",
+    "verdicts": "reports/{study}/verdicts.json",
     "curves": "reports/{study}/curves.csv",
     "curves_figure": "reports/{study}/figures/learning_curves.png",
+    "errors_figure": "reports/{study}/figures/test_error.png",
+    "confusion_figure": "reports/{study}/figures/confusion.png",
+    "misclassified_figure": "reports/{study}/figures/misclassified.png",
     "index": "reports/index.md",
+    "index_html": "reports/index.html",
     "log": "logs/{stage}/{name}.log",
 }
 STAGE_OUTPUTS = {
     "prepare": ["prepared", "prepared_meta"],
     "train": ["model", "history", "train_info"],
     "evaluate": ["metrics", "predictions"],
-    "report": ["report", "summary", "study_metrics", "curves", "curves_figure"],
-    "index": ["index"],
+    "report": ["report", "report_html", "summary", "study_metrics", "verdicts", "curves",
+               "curves_figure", "errors_figure", "confusion_figure", "misclassified_figure"],
+    "index": ["index", "index_html"],
 }
 # Outputs kept in git rather than DVC's cache, so results read without running anything.
-GIT_TRACKED = {"report", "summary", "study_metrics", "curves", "curves_figure", "index"}
+GIT_TRACKED = set(STAGE_OUTPUTS["report"] + STAGE_OUTPUTS["index"])
 DVC_YAML = "dvc.yaml"
 DVC_YAML_HEADER = "# Generated from params.yaml by `reprolab sync` (Snakemake runs it too). Do not edit by hand.\n"
 TRAIN_THREADS = 1
@@ -143,15 +150,15 @@ def build_plan(params_path="params.yaml"):
                                prepared + [train.outputs["model"], train.outputs["train_info"]],
                                _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS)
                 jobs += [train, evaluate]
-                run_outputs += [train.outputs["history"], train.outputs["train_info"], evaluate.outputs["metrics"]]
+                run_outputs += [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
         wildcards = {"study": study_name}
         # The report also depends on the study's variants and seeds, so that adding one makes
         # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
         report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in
-                                                          ("title", "question", "baseline", "seeds", "variants", "full", "references")])
-        jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name), run_outputs,
+                                                          ("title", "question", "baseline", "seeds", "variants", "full", "references", "claims")])
+        jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name), prepared + run_outputs,
                         _outputs("report", wildcards), report_keys))
-    summaries = [path("study_metrics", study=name) for name in params["studies"]]
+    summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))
     return Plan(str(params_path), params, jobs)
 

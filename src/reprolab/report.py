@@ -1,19 +1,29 @@
-"""Turns a study's run outputs into reports/<study>/: a Markdown page with the measured errors
-beside the published ones, a learning-curve figure, summary.csv, metrics.json (for `dvc metrics`)
-and curves.csv (for `dvc plots`); and reports/index.md across studies."""
+"""Turns a study's runs into reports/<study>/: README.md and a self-contained report.html with
+the measured errors beside the published ones, paired comparisons with the baseline, claim
+verdicts, figures and provenance; summary.csv, metrics.json (`dvc metrics`), curves.csv
+(`dvc plots`) and verdicts.json (for the index). `run_index` writes reports/index.{md,html}."""
 
 import csv
 import datetime
 import hashlib
 import io
 import json
-import statistics
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 from reprolab import config as params_config
-from reprolab.atomic import atomic_path, write_json, write_text
+from reprolab import document, figures, stats
+from reprolab.atomic import write_json, write_text
 from reprolab.plan import path
+
+VERDICT_RULE = (
+    "A claim is **supported** when the whole 95% interval of the measured quantity lies on the claimed side "
+    "(below zero for a difference claimed to lower test error; inside the published value ± the stated "
+    "tolerance for a reproduced figure), **contradicted** when the whole interval lies on the other side, "
+    "and **inconclusive** when the interval straddles the boundary or too few seeds finished."
+)
 
 
 def _read_csv(file_path):
@@ -38,81 +48,86 @@ def collect(params, study_name):
     return study, runs
 
 
-def mean_and_std(values):
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+def run_status(run):
+    """'ok', 'diverged at epoch N' or 'failed' for one run."""
+    status = run["train"]["status"]
+    return f"diverged at epoch {run['train']['diverged_epoch']}" if status == "diverged" else status
 
 
 def summarise(study, runs):
-    """One row per variant: errors as mean, std and per-seed values, references and their difference."""
+    """One row per variant. Statistics use the runs that finished ok; the others are named in `status`."""
     references = study.get("references", {}).get("variants", {})
     rows = []
     for variant, variant_runs in runs.items():
-        test = [run["metrics"]["test_error_percent"] for run in variant_runs]
-        train = [run["metrics"]["train_error_percent"] for run in variant_runs]
-        diverged = [f"seed {run['seed']} at epoch {run['train']['diverged_epoch']}" for run in variant_runs if run["train"]["status"] == "diverged"]
-        test_mean, test_std = mean_and_std(test)
-        train_mean, train_std = mean_and_std(train)
+        finished = [run for run in variant_runs if run["train"]["status"] == "ok"]
+        problems = [f"seed {run['seed']} {run_status(run)}" for run in variant_runs if run["train"]["status"] != "ok"]
+        test = {run["seed"]: run["metrics"]["test_error_percent"] for run in finished}
+        train = {run["seed"]: run["metrics"]["train_error_percent"] for run in finished}
         reference = references.get(variant, {})
+        test_summary = stats.summary(test.values()) if test else None
         rows.append({
             "variant": variant,
-            "status": "ok" if not diverged else "diverged: " + ", ".join(diverged),
-            "seeds": " ".join(str(run["seed"]) for run in variant_runs),
-            "test_error_mean": test_mean,
-            "test_error_std": test_std,
-            "test_error_per_seed": " ".join(f"{value:.2f}" for value in test),
-            "train_error_mean": train_mean,
-            "train_error_std": train_std,
-            "train_error_per_seed": " ".join(f"{value:.2f}" for value in train),
+            "status": "ok" if not problems else "; ".join(problems),
+            "test": test_summary,
+            "train": stats.summary(train.values()) if train else None,
+            "test_per_seed": test,
+            "train_per_seed": train,
             "reference_test_error": reference.get("test_error"),
             "reference_train_error": reference.get("train_error"),
-            "test_minus_reference": None if reference.get("test_error") is None else test_mean - reference["test_error"],
-            "reference": reference.get("label", ""),
+            "test_minus_reference": None if reference.get("test_error") is None or not test else test_summary["mean"] - reference["test_error"],
             "parameters": variant_runs[0]["train"]["parameters"],
+            "macs": variant_runs[0]["train"].get("macs"),
             "epochs": variant_runs[0]["train"]["config"]["epochs"],
             "batch_size": variant_runs[0]["train"]["config"]["batch_size"],
-            "wall_seconds_mean": statistics.fmean(run["train"]["wall_seconds"] for run in variant_runs),
+            "wall_seconds_mean": float(np.mean([run["train"]["wall_seconds"] for run in variant_runs])),
         })
     return rows
 
 
-def mean_curves(runs):
-    """Per variant, epoch -> mean test error over seeds."""
-    curves = {}
-    for variant, variant_runs in runs.items():
-        by_epoch = {}
-        for run in variant_runs:
-            for row in run["history"]:
-                by_epoch.setdefault(int(row["epoch"]), []).append(float(row["test_error_percent"]))
-        curves[variant] = {epoch: statistics.fmean(values) for epoch, values in sorted(by_epoch.items())}
-    return curves
+def best_row(rows):
+    finished = [row for row in rows if row["test"]]
+    return min(finished, key=lambda row: row["test"]["mean"]) if finished else None
 
 
-def plot_curves(runs, figure_path):
-    """Test error per epoch: the mean over seeds per variant with a band from min to max."""
-    import matplotlib
+def compare_with_baseline(rows, baseline):
+    """Paired test-error differences (variant - baseline) over shared finished seeds."""
+    by_variant = {row["variant"]: row for row in rows}
+    comparisons = []
+    for row in rows:
+        if row["variant"] == baseline:
+            continue
+        difference = stats.paired_difference(row["test_per_seed"], by_variant[baseline]["test_per_seed"])
+        comparisons.append({"variant": row["variant"], "difference": difference, "reading": _reading(difference)})
+    return comparisons
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
-    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for variant, variant_runs in runs.items():
-        epochs = sorted({int(row["epoch"]) for run in variant_runs for row in run["history"]})
-        per_epoch = [[float(row["test_error_percent"]) for run in variant_runs for row in run["history"] if int(row["epoch"]) == epoch] for epoch in epochs]
-        means = [statistics.fmean(values) for values in per_epoch]
-        line, = axes.plot(epochs, means, label=variant)
-        axes.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch], color=line.get_color(), alpha=0.15)
-    axes.set_xlabel("epoch (pass over the training set)")
-    axes.set_ylabel("test error % (mean over seeds, band: min-max)")
-    axes.set_yscale("log")
-    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    with atomic_path(figure_path) as temporary:
-        figure.savefig(temporary)
-    plt.close(figure)
+def _reading(difference):
+    if difference is None or difference["low"] is None:
+        return "too few shared seeds to compare"
+    if difference["low"] <= 0 <= difference["high"]:
+        return "no detectable difference"
+    return "lower test error than the baseline" if difference["high"] < 0 else "higher test error than the baseline"
+
+
+def judge_claims(study, rows):
+    """Each declared claim with the measured quantity, its interval and the verdict by VERDICT_RULE."""
+    by_variant = {row["variant"]: row for row in rows}
+    verdicts = []
+    for claim in study.get("claims", []):
+        row = by_variant[claim["variant"]]
+        if claim["kind"] == "reproduces":
+            reference = row["reference_test_error"]
+            tolerance = claim["tolerance"]
+            measured = row["test"]
+            verdict = stats.interval_verdict(measured and measured["low"], measured and measured["high"],
+                                             supported_if_within=(reference - tolerance, reference + tolerance))
+            quantity = f"test error of `{claim['variant']}` vs published {reference:.2f} ± {tolerance:.2f}"
+        else:
+            measured = stats.paired_difference(row["test_per_seed"], by_variant[claim["over"]]["test_per_seed"])
+            verdict = stats.interval_verdict(measured and measured["low"], measured and measured["high"], supported_if_below=0.0)
+            quantity = f"test error of `{claim['variant']}` minus `{claim['over']}` (paired over seeds)"
+        verdicts.append({**claim, "quantity": quantity, "measured": measured, "verdict": verdict})
+    return verdicts
 
 
 def _git(*arguments):
@@ -127,106 +142,205 @@ def provenance(params, study_name, runs):
     resolved = {variant: params_config.resolve_variant(params, study_name, variant) for variant in runs}
     first = next(iter(runs.values()))[0]
     dirty = _git("status", "--porcelain", "--", ".", ":!reports", ":!dvc.lock", ":!dvc.yaml")
+    all_runs = [run for variant_runs in runs.values() for run in variant_runs]
     return {
-        "git_commit": _git("rev-parse", "HEAD") or "unknown (not a git checkout)",
-        "git_tree": "dirty (uncommitted changes)" if dirty else "clean",
-        "params_sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
+        "git commit": _git("rev-parse", "HEAD") or "unknown (not a git checkout)",
+        "git tree": "dirty (uncommitted changes)" if dirty else "clean",
+        "resolved params sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
         "scale": params.get("scale", "default"),
-        "dataset_sha256": first["metrics"]["dataset_sha256"],
-        "backend": first["train"]["runtime"]["backend"],
+        "dataset sha256": first["metrics"]["dataset_sha256"],
+        "Keras backend": first["train"]["runtime"]["backend"],
         "device": first["train"]["runtime"]["device"],
         "machine": first["train"]["runtime"]["machine"],
-        "versions": first["train"]["runtime"]["versions"],
-        "total_train_seconds": sum(run["train"]["wall_seconds"] for variant_runs in runs.values() for run in variant_runs),
+        "library versions": ", ".join(f"{name} {version}" for name, version in first["train"]["runtime"]["versions"].items()),
+        "runs": f"{len(all_runs)} ({sum(run['train']['status'] == 'ok' for run in all_runs)} ok)",
+        "total training time": f"{sum(run['train']['wall_seconds'] for run in all_runs) / 60:.1f} min",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
 def _number(value, digits=2):
-    return "—" if value is None else f"{value:.{digits}f}"
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _signed(value):
-    return "—" if value is None else f"{value:+.2f}"
+    return "" if value is None else f"{value:+.2f}"
 
 
-def render_markdown(study_name, study, rows, source):
-    """The study page: question, results beside references, other published figures, curves, provenance."""
-    best = min(rows, key=lambda row: row["test_error_mean"])
-    lines = [f"# {study['title']}", ""]
+def _interval(summary):
+    if not summary or summary["low"] is None:
+        return ""
+    return f"[{summary['low']:.2f}, {summary['high']:.2f}]"
+
+
+def _mean_std(summary):
+    return "" if not summary else f"{summary['mean']:.2f} ± {summary['std']:.2f}"
+
+
+def _per_seed(values, runs):
+    return " ".join(f"{values[run['seed']]:.2f}" if run["seed"] in values else f"({run_status(run)})" for run in runs)
+
+
+def build_document(study, runs, rows, comparisons, verdicts, source):
+    """The study report's blocks, shared by the Markdown and the HTML."""
+    best = best_row(rows)
+    blocks = [document.heading(1, study["title"])]
     if study.get("question"):
-        lines += [study["question"], ""]
-    lines += [
-        f"Dataset `{study['dataset']}`, seeds {study['seeds']}, baseline `{study['baseline']}`. Errors are in percent, "
-        "mean ± standard deviation over seeds; the per-seed values follow. Generated by `reprolab report`; do not edit.",
-        "",
-        "| variant | test error % | per seed | train error % | per seed | published test / train % | measured − published (test) | params | epochs | batch | s / run | status |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for row in rows:
-        marker = " **(best)**" if row is best else ""
-        published = "—" if row["reference_test_error"] is None else f"{_number(row['reference_test_error'])} / {_number(row['reference_train_error'])}"
-        lines.append(
-            f"| `{row['variant']}`{marker} | {row['test_error_mean']:.2f} ± {row['test_error_std']:.2f} | {row['test_error_per_seed']} "
-            f"| {row['train_error_mean']:.2f} ± {row['train_error_std']:.2f} | {row['train_error_per_seed']} | {published} "
-            f"| {_signed(row['test_minus_reference'])} "
-            f"| {row['parameters']} | {row['epochs']} | {row['batch_size']} | {row['wall_seconds_mean']:.0f} | {row['status']} |"
-        )
+        blocks.append(document.paragraph(study["question"]))
+    if verdicts:
+        blocks.append(document.bullets([f"Claim: {claim['text']} ({claim['source']}): **{claim['verdict']}**" for claim in verdicts]))
+    blocks.append(document.paragraph(
+        f"Dataset `{study['dataset']}`, seeds {', '.join(map(str, study['seeds']))}, baseline `{study['baseline']}`. "
+        "Errors are in percent: mean ± standard deviation over the seeds that finished, the 95% t-interval of the mean, "
+        "then each seed's value. Published values are blank where the literature gives none. Generated by "
+        "`reprolab report`; do not edit."))
+    blocks.append(document.heading(2, "Results"))
+    blocks.append(document.table(
+        ["variant", "test error %", "95% interval", "per seed", "train error %", "per seed",
+         "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "status"],
+        [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), _mean_std(row["test"]), _interval(row["test"]),
+          _per_seed(row["test_per_seed"], runs[row["variant"]]), _mean_std(row["train"]), _per_seed(row["train_per_seed"], runs[row["variant"]]),
+          _number(row["reference_test_error"]), _number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
+          row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
+          f"{row['wall_seconds_mean']:.0f}", row["status"]] for row in rows]))
+    blocks.append(document.heading(2, f"Each variant against the baseline `{study['baseline']}`"))
+    blocks.append(document.paragraph(
+        "Difference in test error (variant − baseline, percentage points) paired over the seeds both finished, with its "
+        "95% t-interval and the paired t-test's two-sided p-value. Where the interval spans zero the report says "
+        "\"no detectable difference\" instead of ranking the noise."))
+    blocks.append(document.table(
+        ["variant", "difference", "95% interval", "p-value", "seeds", "reading"],
+        [[f"`{item['variant']}`", _signed(item["difference"] and item["difference"]["mean"]), _interval(item["difference"]),
+          "" if not item["difference"] or item["difference"]["p_value"] is None else f"{item['difference']['p_value']:.3f}",
+          "" if not item["difference"] else len(item["difference"]["seeds"]), item["reading"]] for item in comparisons]))
+    if verdicts:
+        blocks.append(document.heading(2, "Claims"))
+        blocks.append(document.paragraph(VERDICT_RULE))
+        blocks.append(document.table(
+            ["claim", "source", "measured", "value", "95% interval", "verdict"],
+            [[claim["text"], claim["source"], claim["quantity"], _signed(claim["measured"] and claim["measured"]["mean"])
+              if claim["kind"] == "improves" else _number(claim["measured"] and claim["measured"]["mean"]),
+              _interval(claim["measured"]), f"**{claim['verdict']}**"] for claim in verdicts]))
     references = study.get("references", {})
-    sourced = [(variant, reference) for variant, reference in references.get("variants", {}).items()]
-    if sourced or references.get("other"):
-        lines += ["", "## Published figures", "", "| compared with | train error % | test error % | source |", "| --- | --- | --- | --- |"]
-        for variant, reference in sourced:
-            lines.append(f"| `{variant}`: {reference.get('label', '')} | {_number(reference.get('train_error'))} | {_number(reference.get('test_error'))} | {reference['source']} |")
-        for reference in references.get("other", []):
-            lines.append(f"| {reference.get('label', '')} | {_number(reference.get('train_error'))} | {_number(reference.get('test_error'))} | {reference['source']} |")
-    lines += ["", "## Learning curves", "", "![test error per epoch](figures/learning_curves.png)", "", "## Provenance", ""]
-    lines += [f"- {key.replace('_', ' ')}: `{value}`" for key, value in source.items()]
-    return "\n".join(lines) + "\n"
+    listed = [(f"`{variant}`: {reference.get('label', '')}", reference) for variant, reference in references.get("variants", {}).items()]
+    listed += [(reference.get("label", ""), reference) for reference in references.get("other", [])]
+    if listed:
+        blocks.append(document.heading(2, "Published figures"))
+        blocks.append(document.table(["compared with", "train error %", "test error %", "source"],
+                                     [[label, _number(reference.get("train_error")), _number(reference.get("test_error")), reference["source"]]
+                                      for label, reference in listed]))
+    blocks.append(document.heading(2, "Figures"))
+    blocks.append(document.image("figures/learning_curves.png", "test error and training loss per epoch"))
+    blocks.append(document.image("figures/test_error.png", "test error per variant with 95% intervals"))
+    best_name = best["variant"] if best else "the best variant"
+    blocks.append(document.image("figures/confusion.png", f"confusion matrix of {best_name}"))
+    blocks.append(document.image("figures/misclassified.png", f"misclassified test images of {best_name}"))
+    blocks.append(document.heading(2, "Provenance"))
+    blocks.append(document.bullets([f"{key}: `{value}`" for key, value in source.items()]))
+    return blocks
+
+
+def _csv_text(header, rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_tables(study_name, runs, rows):
+    """summary.csv, metrics.json (DVC metrics) and curves.csv (DVC plots: mean test error per epoch)."""
+    write_text(path("summary", study=study_name), _csv_text(
+        ["variant", "status", "test_error_mean", "test_error_std", "test_error_low", "test_error_high", "train_error_mean",
+         "train_error_std", "reference_test_error", "test_minus_reference", "parameters", "macs", "epochs", "wall_seconds_mean"],
+        [[row["variant"], row["status"], *((row["test"] or {}).get(key) for key in ("mean", "std", "low", "high")),
+          *((row["train"] or {}).get(key) for key in ("mean", "std")), row["reference_test_error"], row["test_minus_reference"],
+          row["parameters"], row["macs"], row["epochs"], row["wall_seconds_mean"]] for row in rows]))
+    write_json(path("study_metrics", study=study_name), {
+        row["variant"]: {"test_error_percent": round(row["test"]["mean"], 4), "test_error_std": round(row["test"]["std"], 4),
+                         "train_error_percent": round(row["train"]["mean"], 4)}
+        for row in rows if row["test"]
+    })
+    curves = {}
+    for variant, variant_runs in runs.items():
+        for run in variant_runs:
+            for entry in run["history"]:
+                curves.setdefault(variant, {}).setdefault(int(entry["epoch"]), []).append(float(entry["test_error_percent"]))
+    epochs = sorted({epoch for curve in curves.values() for epoch in curve})
+    write_text(path("curves", study=study_name), _csv_text(
+        ["epoch", *curves], [[epoch, *(_number(np.mean(curve[epoch]), 4) if epoch in curve else "" for curve in curves.values())] for epoch in epochs]))
+
+
+def draw_figures(study_name, study, runs, rows):
+    """The PNGs under reports/<study>/figures/ (a figure that cannot be drawn says why instead)."""
+    folder = Path(path("report", study=study_name)).parent / "figures"
+    figures.learning_curves(runs, folder / "learning_curves.png")
+    figures.error_bars([row for row in rows if row["test"]], folder / "test_error.png")
+    best = best_row(rows)
+    if not best:
+        for name in ("confusion.png", "misclassified.png"):
+            figures.message("no run of this study finished", folder / name)
+        return
+    finished = [run for run in runs[best["variant"]] if run["train"]["status"] == "ok"]
+    confusion = np.sum([run["metrics"]["confusion"] for run in finished], axis=0)
+    figures.confusion_matrix(confusion, f"{best['variant']}: test set, summed over {len(finished)} seeds", folder / "confusion.png")
+    dataset = study["dataset"]
+    with np.load(path("prepared", dataset=dataset)) as arrays:
+        images = arrays["x_test"]
+    seed = finished[0]["seed"]
+    if images.ndim != 4:
+        figures.message(f"{dataset} holds no images", folder / "misclassified.png")
+        return
+    with np.load(path("predictions", study=study_name, variant=best["variant"], seed=seed)) as predictions:
+        figures.misclassified_grid(images, predictions["labels"], predictions["predicted"],
+                                   f"{best['variant']} seed {seed}: misclassified test images (true→predicted)", folder / "misclassified.png")
 
 
 def run(plan, study_name):
     """The `report` stage for one study."""
     study, runs = collect(plan.params, study_name)
     rows = summarise(study, runs)
-    wildcards = {"study": study_name}
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path("summary", **wildcards), buffer.getvalue())
-    write_json(path("study_metrics", **wildcards), {
-        row["variant"]: {
-            "test_error_percent": round(row["test_error_mean"], 4),
-            "test_error_std": round(row["test_error_std"], 4),
-            "train_error_percent": round(row["train_error_mean"], 4),
-        } for row in rows
+    comparisons = compare_with_baseline(rows, study["baseline"])
+    verdicts = judge_claims(study, rows)
+    write_tables(study_name, runs, rows)
+    draw_figures(study_name, study, runs, rows)
+    blocks = build_document(study, runs, rows, comparisons, verdicts, provenance(plan.params, study_name, runs))
+    folder = Path(path("report", study=study_name)).parent
+    write_text(path("report", study=study_name), document.to_markdown(blocks))
+    write_text(path("report_html", study=study_name), document.to_html(blocks, study["title"], folder))
+    best = best_row(rows)
+    baseline = next(row for row in rows if row["variant"] == study["baseline"])
+    write_json(path("verdicts", study=study_name), {
+        "title": study["title"],
+        "status": "complete" if all(row["status"] == "ok" for row in rows) else "; ".join(
+            f"{row['variant']}: {row['status']}" for row in rows if row["status"] != "ok"),
+        "baseline": {"variant": baseline["variant"], "test_error": baseline["test"] and baseline["test"]["mean"],
+                     "published": baseline["reference_test_error"]},
+        "best": best and {"variant": best["variant"], "test_error": best["test"]["mean"], "std": best["test"]["std"]},
+        "claims": [{key: claim[key] for key in ("text", "source", "quantity", "verdict")} for claim in verdicts],
     })
-    curves = mean_curves(runs)
-    epochs = sorted({epoch for curve in curves.values() for epoch in curve})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["epoch", *curves])
-    for epoch in epochs:
-        writer.writerow([epoch, *(_number(curve.get(epoch), 4) if epoch in curve else "" for curve in curves.values())])
-    write_text(path("curves", **wildcards), buffer.getvalue())
-    plot_curves(runs, path("curves_figure", **wildcards))
-    write_text(path("report", **wildcards), render_markdown(study_name, study, rows, provenance(plan.params, study_name, runs)))
     return rows
 
 
 def run_index(plan):
-    """reports/index.md: one line per study with its baseline and best variant."""
-    lines = ["# reprolab reports", "", "Generated by `reprolab index` from each study's metrics; errors in percent, mean over seeds.", "",
-             "| study | baseline: measured (published) test error % | best variant: test error % | report |", "| --- | --- | --- | --- |"]
-    for study_name in plan.params["studies"]:
-        study = params_config.study_settings(plan.params, study_name)
-        metrics = json.loads(Path(path("study_metrics", study=study_name)).read_text())
-        baseline = study["baseline"]
-        published = study.get("references", {}).get("variants", {}).get(baseline, {}).get("test_error")
-        best = min(metrics, key=lambda variant: metrics[variant]["test_error_percent"])
-        lines.append(
-            f"| {study['title']} | `{baseline}`: {metrics[baseline]['test_error_percent']:.2f} ({_number(published)}) "
-            f"| `{best}`: {metrics[best]['test_error_percent']:.2f} | [{study_name}/README.md]({study_name}/README.md) |"
-        )
-    write_text(path("index"), "\n".join(lines) + "\n")
+    """reports/index.md and index.html: each study's headline and the verdict on every claim."""
+    studies = {name: json.loads(Path(path("verdicts", study=name)).read_text()) for name in plan.params["studies"]}
+    lines = []
+    for name, summary in studies.items():
+        baseline, best = summary["baseline"], summary["best"]
+        headline = (f"`{baseline['variant']}` {_number(baseline['test_error'])}% test error"
+                    + (f" (published {_number(baseline['published'])}%)" if baseline["published"] is not None else "")
+                    + (f"; best `{best['variant']}` {best['test_error']:.2f} ± {best['std']:.2f}%" if best else ""))
+        lines.append([summary["title"], headline, summary["status"], f"[{name}/README.md]({name}/README.md)"])
+    claims = [[f"`{name}`", claim["text"], claim["source"], claim["quantity"], f"**{claim['verdict']}**"]
+              for name, summary in studies.items() for claim in summary["claims"]]
+    blocks = [
+        document.heading(1, "reprolab reports"),
+        document.paragraph("Generated by `reprolab index` from each study's report; errors in percent, mean over seeds."),
+        document.table(["study", "headline", "status", "report"], lines),
+        document.heading(2, "Reproducibility"),
+        document.paragraph(VERDICT_RULE),
+        document.table(["study", "claim", "source", "measured", "verdict"], claims),
+    ]
+    write_text(path("index"), document.to_markdown(blocks))
+    write_text(path("index_html"), document.to_html(blocks, "reprolab reports", Path(path("index")).parent))

@@ -15,6 +15,7 @@ from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import lecun1989
+from reprolab.models.macs import count_macs
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 
@@ -146,6 +147,7 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
         "diverged_epoch": recorder.diverged_epoch,
         "epochs_completed": len(recorder.rows),
         "parameters": model.count_params(),
+        "macs": count_macs(model),
         "wall_seconds": wall_seconds,
     }
 

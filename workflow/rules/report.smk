@@ -4,10 +4,15 @@ rule report:
         job_inputs("report"),
     output:
         report(PATHS["report"], caption="../report/study.rst", category="{study}"),
+        report(PATHS["report_html"], caption="../report/study.rst", category="{study}"),
         PATHS["summary"],
         PATHS["study_metrics"],
+        PATHS["verdicts"],
         PATHS["curves"],
         report(PATHS["curves_figure"], caption="../report/learning_curves.rst", category="{study}"),
+        report(PATHS["errors_figure"], caption="../report/test_error.rst", category="{study}"),
+        report(PATHS["confusion_figure"], caption="../report/confusion.rst", category="{study}"),
+        report(PATHS["misclassified_figure"], caption="../report/misclassified.rst", category="{study}"),
     params:
         command=job_command("report"),
     log:
@@ -21,11 +26,12 @@ rule report:
 
 
 rule index:
-    """Write reports/index.md across studies."""
+    """Write reports/index.md and index.html across studies."""
     input:
         job_inputs("index"),
     output:
         report(PATHS["index"], caption="../report/index.rst", category="index"),
+        report(PATHS["index_html"], caption="../report/index.rst", category="index"),
     params:
         command=job_command("index"),
     log:

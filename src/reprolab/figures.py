@@ -1,0 +1,104 @@
+"""The report's PNG figures (matplotlib, no display): learning curves, a bar chart of test error
+with 95% intervals, the best variant's confusion matrix and a grid of its misclassified images."""
+
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reprolab.atomic import atomic_path  # noqa: E402
+
+
+def _save(figure, target):
+    figure.tight_layout()
+    with atomic_path(target) as temporary:
+        figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+
+
+def learning_curves(runs, target):
+    """Test error and training loss per epoch: mean over seeds per variant, band from min to max."""
+    figure, (error_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for variant, variant_runs in runs.items():
+        epochs = sorted({int(row["epoch"]) for run in variant_runs for row in run["history"]})
+        color = None
+        for axes, column in ((error_axes, "test_error_percent"), (loss_axes, "loss")):
+            per_epoch = [[float(row[column]) for run in variant_runs for row in run["history"] if int(row["epoch"]) == epoch] for epoch in epochs]
+            finite = [[value for value in values if np.isfinite(value)] or [np.nan] for values in per_epoch]
+            line, = axes.plot(epochs, [statistics.fmean(values) for values in finite], label=variant, color=color)
+            color = line.get_color()
+            axes.fill_between(epochs, [min(values) for values in finite], [max(values) for values in finite], color=color, alpha=0.15)
+    error_axes.set_ylabel("test error % (mean over seeds; band: min to max)")
+    loss_axes.set_ylabel("training loss (mean over the epoch)")
+    for axes in (error_axes, loss_axes):
+        axes.set_xlabel("epoch (pass over the training set)")
+        axes.set_yscale("log")
+        axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axes.grid(True, which="both", alpha=0.3)
+    error_axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    error_axes.tick_params(axis="y", which="minor", labelsize=7)
+    error_axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def error_bars(rows, target):
+    """Mean test error per variant with its 95% interval, and the published value where there is one."""
+    figure, axes = plt.subplots(figsize=(max(5, 1.1 * len(rows) + 2), 4))
+    positions = np.arange(len(rows))
+    means = [row["test"]["mean"] for row in rows]
+    lower = [row["test"]["mean"] - row["test"]["low"] if row["test"]["low"] is not None else 0 for row in rows]
+    upper = [row["test"]["high"] - row["test"]["mean"] if row["test"]["high"] is not None else 0 for row in rows]
+    axes.bar(positions, means, yerr=[lower, upper], capsize=4, color="#4c72b0", label="measured (95% interval)")
+    published = [(position, row["reference_test_error"]) for position, row in zip(positions, rows) if row["reference_test_error"] is not None]
+    if published:
+        axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=3, label="published")
+    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=20)
+    axes.set_ylabel("test error %")
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def confusion_matrix(matrix, title, target):
+    """Counts of true (rows) against predicted (columns) classes."""
+    matrix = np.asarray(matrix)
+    figure, axes = plt.subplots(figsize=(5.2, 4.6))
+    image = axes.imshow(matrix, cmap="Blues")
+    for (true, predicted), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(predicted, true, str(count), ha="center", va="center", fontsize=7,
+                      color="white" if count > matrix.max() / 2 else "black")
+    axes.set_xticks(range(matrix.shape[1]))
+    axes.set_yticks(range(matrix.shape[0]))
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    _save(figure, target)
+
+
+def misclassified_grid(images, labels, predicted, title, target, limit=40):
+    """Up to `limit` misclassified test images, each titled true -> predicted."""
+    wrong = np.flatnonzero(labels != predicted)[:limit]
+    columns = 10
+    rows = max(1, int(np.ceil(len(wrong) / columns)))
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05 + 0.4), squeeze=False)
+    for axes in axes_grid.flat:
+        axes.axis("off")
+    for axes, index in zip(axes_grid.flat, wrong):
+        axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
+        axes.set_title(f"{labels[index]}→{predicted[index]}", fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    _save(figure, target)
+
+
+def message(text, target):
+    """A small figure that only says why the real one could not be drawn."""
+    figure, axes = plt.subplots(figsize=(5, 1.2))
+    axes.axis("off")
+    axes.text(0.5, 0.5, text, ha="center", va="center")
+    _save(figure, target)

@@ -1,0 +1,188 @@
+"""Reports built from fixture runs (no training): the numbers, intervals, verdicts and statuses
+in the table are those of the fixtures, and the HTML is one self-contained file that renders in
+a real headless Chromium (its screenshot stays under the test's temp dir)."""
+
+import json
+import os
+import math
+import re
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+from reprolab import plan as planning
+from reprolab import report
+
+T_975_2 = 4.302652729911275  # the 97.5% quantile of Student's t with 2 degrees of freedom
+TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
+    "base": [5.0, 5.5, 7.0],
+    "better": [2.0, 3.0, 4.0],
+    "same": [5.1, 5.4, 7.2],
+    "broken": [4.0, 90.0, 5.0],  # seed 1 diverged
+}
+PARAMS = {
+    "datasets": {"digits": {"source": "digits"}},
+    "studies": {"fixture": {
+        "title": "Fixture study",
+        "question": "Do the fixture numbers come through?",
+        "dataset": "digits",
+        "seeds": [0, 1, 2],
+        "baseline": "base",
+        "base": {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
+                 "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
+                 "epochs": 3, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0},
+        "variants": {name: {} for name in TEST_ERRORS},
+        "claims": [
+            {"text": "better beats base", "source": "fixture", "kind": "improves", "variant": "better", "over": "base"},
+            {"text": "same beats better", "source": "fixture", "kind": "improves", "variant": "same", "over": "better"},
+            {"text": "same beats base", "source": "fixture", "kind": "improves", "variant": "same", "over": "base"},
+            {"text": "base reaches 6.00", "source": "fixture", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
+        ],
+        "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
+                                    "better": {"source": "fixture paper", "test_error": 2.5}}},
+    }},
+}
+
+
+def write_run(variant, seed, test_error, diverged):
+    wildcards = {"study": "fixture", "variant": variant, "seed": seed}
+    labels = np.arange(20) % 10
+    predicted = labels.copy()
+    predicted[:3] = (labels[:3] + 1) % 10
+    confusion = np.zeros((10, 10), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    folder = planning.path("model", **wildcards).rsplit("/", 1)[0]
+    os.makedirs(folder, exist_ok=True)
+    status = "diverged" if diverged else "ok"
+    config = {**PARAMS["studies"]["fixture"]["base"], "dataset": "digits"}
+    with open(planning.path("train_info", **wildcards), "w") as handle:
+        json.dump({"status": status, "diverged_epoch": 2 if diverged else None, "epochs_completed": 2 if diverged else 3,
+                   "parameters": 9760, "macs": 63660, "wall_seconds": 10.0 + seed, "config": config,
+                   "runtime": {"backend": "tensorflow", "device": "cpu", "machine": "fixture", "versions": {"keras": "3"}}}, handle)
+    with open(planning.path("metrics", **wildcards), "w") as handle:
+        json.dump({"status": status, "test_error_percent": test_error, "train_error_percent": test_error / 10,
+                   "confusion": confusion.tolist(), "dataset_sha256": "f" * 64}, handle)
+    with open(planning.path("history", **wildcards), "w") as handle:
+        handle.write("epoch,loss,train_error_percent,test_error_percent,learning_rate,seconds\n")
+        for epoch in range(1, 4):
+            loss = "nan" if diverged and epoch >= 2 else str(1.0 / epoch)
+            handle.write(f"{epoch},{loss},{test_error / 10 + 3 - epoch},{test_error + 3 - epoch},0.03,1.0\n")
+    np.savez(planning.path("predictions", **wildcards), labels=labels, predicted=predicted, outputs=np.zeros((20, 10)))
+
+
+@pytest.fixture
+def fixture_reports(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    (tmp_path / "data" / "prepared").mkdir(parents=True)
+    np.savez(planning.path("prepared", dataset="digits"), x_test=np.linspace(-1, 1, 20 * 256).reshape(20, 16, 16, 1))
+    for variant, errors in TEST_ERRORS.items():
+        for seed, error in enumerate(errors):
+            write_run(variant, seed, error, diverged=variant == "broken" and seed == 1)
+    plan = planning.build_plan("params.yaml")
+    report.run(plan, "fixture")
+    report.run_index(plan)
+    return tmp_path
+
+
+def table_rows(markdown, first_cell):
+    """The cells of every Markdown table row whose first cell starts with first_cell."""
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in markdown.splitlines() if line.startswith("| ")]
+    return [row for row in rows if row[0].startswith(first_cell)]
+
+
+def t_interval(values):
+    mean, std = np.mean(values), np.std(values, ddof=1)
+    half = T_975_2 * std / math.sqrt(len(values))
+    return mean, std, mean - half, mean + half
+
+
+def test_results_table_holds_the_fixture_numbers_and_their_intervals(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    for variant in ("base", "better", "same"):
+        mean, std, low, high = t_interval(TEST_ERRORS[variant])
+        row = table_rows(readme, f"`{variant}`")[0]
+        assert row[1] == f"{mean:.2f} ± {std:.2f}"
+        assert row[2] == f"[{low:.2f}, {high:.2f}]"
+        assert row[3] == " ".join(f"{value:.2f}" for value in TEST_ERRORS[variant])
+    assert table_rows(readme, "`better` **(best)**"), "the lowest mean test error is marked best"
+    base = table_rows(readme, "`base`")[0]
+    assert base[6:9] == ["6.00", "0.50", f"{np.mean(TEST_ERRORS['base']) - 6.0:+.2f}"]
+    assert base[9:11] == ["9760", "63660"]
+
+
+def test_a_missing_reference_is_blank(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    same = table_rows(readme, "`same`")[0]
+    assert same[6:9] == ["", "", ""]
+    better = table_rows(readme, "`better`")[0]
+    assert better[6:9] == ["2.50", "", f"{np.mean(TEST_ERRORS['better']) - 2.5:+.2f}"]
+
+
+def test_a_diverged_run_shows_as_diverged_and_stays_out_of_the_statistics(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    broken = table_rows(readme, "`broken`")[0]
+    assert broken[-1] == "seed 1 diverged at epoch 2"
+    assert broken[3] == "4.00 (diverged at epoch 2) 5.00"
+    assert broken[1] == f"{np.mean([4.0, 5.0]):.2f} ± {np.std([4.0, 5.0], ddof=1):.2f}"
+    index = (fixture_reports / "reports/index.md").read_text()
+    assert "broken: seed 1 diverged at epoch 2" in index
+
+
+def test_paired_comparisons_say_no_detectable_difference_when_the_interval_spans_zero(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    comparison = readme.split("## Each variant against the baseline")[1].split("## Claims")[0]
+    better = table_rows(comparison, "`better`")[0]
+    mean, _, low, high = t_interval(np.subtract(TEST_ERRORS["better"], TEST_ERRORS["base"]))
+    assert better[1:3] == [f"{mean:+.2f}", f"[{low:.2f}, {high:.2f}]"]
+    assert better[-1] == "lower test error than the baseline"
+    assert table_rows(comparison, "`same`")[0][-1] == "no detectable difference"
+    assert table_rows(comparison, "`broken`")[0][4] == "2", "only the seeds both variants finished are paired"
+
+
+def test_claims_get_the_verdict_of_the_stated_rule(fixture_reports):
+    verdicts = {claim["text"]: claim["verdict"] for claim in json.loads((fixture_reports / "reports/fixture/verdicts.json").read_text())["claims"]}
+    assert verdicts == {"better beats base": "supported", "same beats better": "contradicted",
+                        "same beats base": "inconclusive", "base reaches 6.00": "inconclusive"}
+    index = (fixture_reports / "reports/index.md").read_text()
+    assert "## Reproducibility" in index and "**contradicted**" in index and report.VERDICT_RULE in index
+
+
+def test_html_is_one_self_contained_file(fixture_reports):
+    page = (fixture_reports / "reports/fixture/report.html").read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) == 4 and all(source.startswith("data:image/png;base64,") for source in images)
+    assert not re.search(r'(src|href)="(https?:)?//', page), "nothing is fetched from the network"
+    assert "<td>[0.52, 5.48]</td>" in page
+    assert 'href="fixture/report.html"' in (fixture_reports / "reports/index.html").read_text()
+    for name in ("learning_curves", "test_error", "confusion", "misclassified"):
+        assert (fixture_reports / f"reports/fixture/figures/{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_html_renders_in_headless_chromium(fixture_reports, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
+    page_path = fixture_reports / "reports" / "fixture" / "report.html"
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems, requests = [], []
+        page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        rows = page.locator("table").first.locator("tbody tr").count()
+        images = page.evaluate("[...document.images].map(image => [image.complete, image.naturalWidth])")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert rows == 4, "one results row per variant"
+    assert len(images) == 4 and all(complete and width > 0 for complete, width in images), f"broken image: {images}"
+    assert problems == []
+    assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
