@@ -7,10 +7,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_PARAMS = ROOT / "tests" / "data" / "tiny_params.yaml"
+TINY_CARD = ROOT / "tests" / "data" / "workflow" / "studies" / "tiny.yaml"
 COPIED = ["Snakefile", "workflow", "src", "pyproject.toml", ".gitignore", ".dvc/config", ".dvcignore"]
+
+
+def write_tiny_project(folder, params=None):
+    """params.yaml (the tiny params, or `params`) and the tiny study's card in `folder`."""
+    target = Path(folder) / "params.yaml"
+    target.write_text(yaml.safe_dump(params) if params is not None else TINY_PARAMS.read_text())
+    (Path(folder) / "workflow" / "studies").mkdir(parents=True, exist_ok=True)
+    shutil.copy(TINY_CARD, Path(folder) / "workflow" / "studies" / "tiny.yaml")
+    return target
 
 
 def run(command, cwd, check=True, **kwargs):
@@ -35,6 +46,7 @@ def tiny_repo(tmp_path):
         elif source.exists():
             shutil.copy(source, target)
     shutil.copy(TINY_PARAMS, repo / "params.yaml")
+    shutil.copy(TINY_CARD, repo / "workflow" / "studies" / "tiny.yaml")
     run("git init -q && git config user.email test@example.com && git config user.name test", repo)
     run("reprolab sync", repo)
     run("git add -A && git commit -qm 'tiny pipeline'", repo)

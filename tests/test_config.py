@@ -7,7 +7,7 @@ import yaml
 
 from reprolab import config, plan
 
-from conftest import ROOT, TINY_PARAMS
+from conftest import ROOT, TINY_PARAMS, write_tiny_project
 
 
 @pytest.fixture
@@ -16,9 +16,7 @@ def params():
 
 
 def write(tmp_path, params):
-    target = tmp_path / "params.yaml"
-    target.write_text(yaml.safe_dump(params))
-    return target
+    return write_tiny_project(tmp_path, params)
 
 
 def test_the_repository_params_are_valid():
@@ -45,7 +43,9 @@ def test_param_keys_cover_only_what_a_variant_reads():
     params = config.read_params(ROOT / "params.yaml")
     keys = config.source_keys(params, "lecun1989", "augment")
     assert "studies.lecun1989.variants.augment" in keys
-    assert "studies.lecun1989.variants.adamw.optimizer.learning_rate" in keys
+    assert "studies.lecun1989.variants.adamw.optimizer" in keys, "a subtree used whole is one key"
+    assert "studies.lecun1989.base.model.activation" in keys and "studies.lecun1989.base.model" not in keys, \
+        "softmax_ce overrides model.output_activation, so only the other model leaves come from base"
     assert not any(key.startswith("studies.lecun1989.variants.adamw.epochs") for key in keys), "augment sets its own epochs"
     assert "studies.lecun1989.base.optimizer.learning_rate" not in keys, "overridden by adamw"
     paper = config.source_keys(params, "lecun1989", "paper")
@@ -63,6 +63,8 @@ BAD_PARAMS = [
     ("negative epochs", lambda p: p["studies"]["tiny"]["base"].update(epochs=-1), "studies.tiny.base.epochs: -1 is less than the minimum of 1"),
     ("learning rate zero", lambda p: p["studies"]["tiny"]["base"]["optimizer"].update(learning_rate=0), "learning_rate: 0 is less than or equal to the minimum of 0"),
     ("dropout of one", lambda p: p["studies"]["tiny"]["base"]["model"].update(dropout=1.0), "dropout: 1.0 is greater than or equal to the maximum of 1"),
+    ("batch larger than the dataset", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(batch_size=301),
+     "studies.tiny.variants.adamw: batch_size 301 is larger than the 300 training examples of dataset 'digits'; use at most 300"),
     ("seed not an integer", lambda p: p["studies"]["tiny"].update(seeds=[0, 1.5]), "studies.tiny.seeds.1: 1.5 is not of type 'integer'"),
     ("unknown dataset", lambda p: p["studies"]["tiny"].update(dataset="cifar"), "studies.tiny.dataset: unknown dataset 'cifar'; declared datasets: digits"),
     ("no variants", lambda p: p["studies"]["tiny"].update(variants={}), "studies.tiny.variants: {} should be non-empty"),
@@ -104,3 +106,27 @@ def test_cli_reports_a_bad_params_file_in_one_line(tmp_path, params, capsys):
     params["studies"]["tiny"]["base"]["epochs"] = 0
     assert cli.main(["--params", str(write(tmp_path, params)), "validate"]) == 1
     assert "studies.tiny.base.epochs: 0 is less than the minimum of 1" in capsys.readouterr().err
+
+
+def test_a_study_without_a_card_is_refused(tmp_path, params):
+    target = write(tmp_path, params)
+    (tmp_path / "workflow" / "studies" / "tiny.yaml").unlink()
+    with pytest.raises(config.ParamsError, match=r"workflow/studies/tiny.yaml: no such file \(every study needs a card"):
+        config.read_params(target)
+
+
+@pytest.mark.parametrize("claim, message", [
+    ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw", "over": "papr"}, "claims.2.over: unknown variant 'papr'"),
+    ({"text": "t", "source": "s", "kind": "reproduces", "variant": "adamw", "tolerance": 1},
+     "claims.2: a `reproduces` claim needs references.variants.adamw.test_error"),
+    ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw"}, "claims.2: 'over' is a required property"),
+])
+def test_card_claims_must_name_variants_and_published_values(tmp_path, params, claim, message):
+    target = write(tmp_path, params)
+    card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
+    card = yaml.safe_load(card_path.read_text())
+    card["claims"].append(claim)
+    card_path.write_text(yaml.safe_dump(card))
+    with pytest.raises(config.ParamsError) as error:
+        config.read_params(target)
+    assert message in str(error.value) and "workflow/studies/tiny.yaml" in str(error.value)

@@ -44,7 +44,7 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
         assert f"| `{variant}`" in readme
         assert f"{statistics.fmean(errors):.2f} ± {statistics.stdev(errors):.2f}" in readme
         assert " ".join(f"{error:.2f}" for error in errors) in readme
-    assert "5.00 / 0.14" in readme, "the published reference sits beside the measurement"
+    assert "| 5.00 | 0.14 |" in readme, "the published reference sits beside the measurement"
     assert (repo / "reports" / "tiny" / "figures" / "learning_curves.png").stat().st_size > 1000
     assert "tiny/README.md" in (repo / "reports" / "index.md").read_text()
 
@@ -141,3 +141,87 @@ def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrup
 def without_timings(history):
     """history.csv without its last column (seconds per epoch)."""
     return [line.rsplit(",", 1)[0] for line in history.splitlines()]
+
+
+def test_the_same_seed_twice_gives_byte_identical_metrics(tiny_repo):
+    repo = tiny_repo
+    run("reprolab prepare --dataset digits", repo)
+    metrics = []
+    for _ in range(2):
+        for stage in ("train", "evaluate"):
+            run(f"reprolab {stage} --study tiny --variant adamw --seed 1", repo)
+        metrics.append((repo / "data/runs/tiny/adamw/seed1/metrics.json").read_bytes())
+    assert metrics[0] == metrics[1]
+    assert b"seconds" not in metrics[0], "timings live in train.json, not in metrics.json"
+
+
+def snakemake_children(process):
+    """The `reprolab train` processes a running Snakemake started."""
+    import psutil
+
+    return [child for child in psutil.Process(process.pid).children(recursive=True) if "train" in " ".join(child.cmdline())]
+
+
+def wait_for(condition, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return condition()
+
+
+def start_snakemake(repo):
+    return subprocess.Popen(["snakemake", "--cores", "2"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_job_killed_by_sigkill_resumes_from_its_checkpoint_when_snakemake_reruns(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params["studies"]["tiny"]["base"].update(epochs=30))
+    run("reprolab sync", repo)
+    snakemake = start_snakemake(repo)
+    checkpoint = repo / "data/runs/tiny/paper/seed0/backup/checkpoint.npz"
+    assert wait_for(checkpoint.exists), "the paper seed 0 job should checkpoint its first epoch"
+    time.sleep(1.0)
+    for child in snakemake_children(snakemake):  # as an out-of-memory kill would
+        if "--variant paper --seed 0" in " ".join(child.cmdline()):
+            child.kill()
+    assert snakemake.wait(timeout=300) != 0
+    assert not (repo / "data/runs/tiny/paper/seed0/model.keras").exists()
+
+    run("snakemake --cores 2", repo)
+    log = (repo / "logs/train/tiny-paper-0.log").read_text()
+    resumed_after = int(log.split("resuming from")[1].split("after epoch")[1].split()[0])
+    assert resumed_after >= 1 and "epoch 1:" not in log, "the rerun continued after the saved epoch"
+    assert json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())["epochs_completed"] == 30
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+
+def test_sigint_leaves_no_partial_output_and_the_rerun_completes(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params["studies"]["tiny"]["base"].update(epochs=30))
+    run("reprolab sync", repo)
+    snakemake = start_snakemake(repo)
+    assert wait_for(lambda: len(snakemake_children(snakemake)) >= 2), "two training jobs should run at once"
+    time.sleep(3.0)
+    snakemake.send_signal(signal.SIGINT)
+    snakemake.wait(timeout=300)
+    for output in repo.glob("data/runs/tiny/*/*/*"):
+        assert not output.name.startswith("."), f"a temporary file was left behind: {output}"
+        if output.suffix == ".json":
+            json.loads(output.read_text())  # whatever exists is complete
+    # Snakemake marks the interrupted jobs' outputs incomplete and asks for --rerun-incomplete.
+    assert "--rerun-incomplete" in run("snakemake --cores 2", repo, check=False).stderr
+    run("snakemake --cores 2 --rerun-incomplete", repo)
+    assert "| `adamw`" in (repo / "reports/tiny/README.md").read_text()
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+
+def test_a_diverging_variant_is_reported_and_the_pipeline_finishes(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"].update(
+        unstable={"model": {"output_activation": "linear"}, "optimizer": {"learning_rate": 10.0}}))
+    run("snakemake --cores 2", repo)
+    train_info = json.loads((repo / "data/runs/tiny/unstable/seed0/train.json").read_text())
+    assert train_info["status"] == "diverged" and train_info["diverged_epoch"] == 1
+    row = next(line for line in (repo / "reports/tiny/README.md").read_text().splitlines() if line.startswith("| `unstable`"))
+    assert row.rstrip(" |").endswith("seed 0 diverged at epoch 1; seed 1 diverged at epoch 1")
+    assert "unstable: seed 0 diverged at epoch 1" in (repo / "reports/index.md").read_text()

@@ -25,8 +25,6 @@ TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
 PARAMS = {
     "datasets": {"digits": {"source": "digits"}},
     "studies": {"fixture": {
-        "title": "Fixture study",
-        "question": "Do the fixture numbers come through?",
         "dataset": "digits",
         "seeds": [0, 1, 2],
         "baseline": "base",
@@ -34,15 +32,19 @@ PARAMS = {
                  "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
                  "epochs": 3, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0},
         "variants": {name: {} for name in TEST_ERRORS},
-        "claims": [
-            {"text": "better beats base", "source": "fixture", "kind": "improves", "variant": "better", "over": "base"},
-            {"text": "same beats better", "source": "fixture", "kind": "improves", "variant": "same", "over": "better"},
-            {"text": "same beats base", "source": "fixture", "kind": "improves", "variant": "same", "over": "base"},
-            {"text": "base reaches 6.00", "source": "fixture", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
-        ],
-        "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
-                                    "better": {"source": "fixture paper", "test_error": 2.5}}},
     }},
+}
+CARD = {
+    "title": "Fixture study",
+    "question": "Do the fixture numbers come through?",
+    "claims": [
+        {"text": "better beats base", "source": "fixture", "kind": "improves", "variant": "better", "over": "base"},
+        {"text": "same beats better", "source": "fixture", "kind": "improves", "variant": "same", "over": "better"},
+        {"text": "same beats base", "source": "fixture", "kind": "improves", "variant": "same", "over": "base"},
+        {"text": "base reaches 6.00", "source": "fixture", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
+    ],
+    "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
+                                "better": {"source": "fixture paper", "test_error": 2.5}}},
 }
 
 
@@ -76,6 +78,8 @@ def write_run(variant, seed, test_error, diverged):
 def fixture_reports(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    (tmp_path / "workflow" / "studies").mkdir(parents=True)
+    (tmp_path / "workflow" / "studies" / "fixture.yaml").write_text(yaml.safe_dump(CARD))
     (tmp_path / "data" / "prepared").mkdir(parents=True)
     np.savez(planning.path("prepared", dataset="digits"), x_test=np.linspace(-1, 1, 20 * 256).reshape(20, 16, 16, 1))
     for variant, errors in TEST_ERRORS.items():

@@ -51,6 +51,10 @@ def main(argv=None):
     except (config.ParamsError, RuntimeError, ValueError) as error:
         print(f"reprolab {arguments.command}: error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # disk full, permissions: atomic writes left any previous output intact
+        print(f"reprolab {arguments.command}: error: could not read or write {error.filename or 'a file'}: "
+              f"{error.strerror or error}; free space or fix permissions, then rerun (earlier outputs are unchanged)", file=sys.stderr)
+        return 1
 
 
 def dispatch(arguments, plan):

@@ -1,6 +1,7 @@
-"""Reads params.yaml, validates it against workflow/schemas/params.schema.json and resolves each
-variant's training config (study base <- `extends` chain <- variant, with the `full` overlay when
-`scale: full`). Pure Python: Snakemake imports this on every parse."""
+"""Reads params.yaml and the study cards (workflow/studies/<study>.yaml), validates them against
+the JSON schemas in workflow/schemas/ and resolves each variant's training config (study base <-
+`extends` chain <- variant, with the `full` overlay when `scale: full`). Pure Python: Snakemake
+imports this on every parse."""
 
 import copy
 import difflib
@@ -10,7 +11,13 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = ROOT / "workflow" / "schemas" / "params.schema.json"
+PARAMS_SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.json"
+CARD_SCHEMA = ROOT / "workflow" / "schemas" / "study.schema.json"
+CARD_PATH = "workflow/studies/{study}.yaml"
+# Training examples each dataset source provides, so a batch larger than the data is refused
+# before any job runs (data.py checks the prepared arrays against these).
+TRAIN_EXAMPLES = {"usps": 7291, "digits": 1297}
+TEST_EXAMPLES = {"usps": 2007, "digits": 500}
 
 
 class ParamsError(ValueError):
@@ -28,21 +35,41 @@ def deep_merge(base, override):
     return merged
 
 
-def read_params(path):
-    """Loads and validates a params file; errors name the file, line or key path."""
+def load_checked(path, schema_path, missing_hint):
+    """Loads a YAML file safely and checks it against a JSON schema; errors name the file, the line
+    or key path, and the fix."""
+    import jsonschema
+
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise ParamsError(f"{path}: no such params file (run from the repository root, or pass --params)") from None
+        raise ParamsError(f"{path}: no such file ({missing_hint})") from None
     try:
-        params = yaml.safe_load(text)
+        content = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ParamsError(f"{path}:{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    validator = jsonschema.Draft202012Validator(json.loads(Path(schema_path).read_text()))
+    errors = sorted(validator.iter_errors(content), key=lambda error: list(map(str, error.absolute_path)))
+    if errors:
+        deepest = [error for error in errors if not error.context] or errors
+        raise ParamsError(f"{path}: " + "\n".join(_schema_message(error) for error in deepest[:5]))
+    return content
+
+
+def read_params(path):
+    """Loads and validates a params file and the cards of its studies."""
+    params = load_checked(path, PARAMS_SCHEMA, "run from the repository root, or pass --params")
     validate(params, path)
     return params
+
+
+def read_card(study_name, root="."):
+    """A study's card: title, question, claims and published figures, in workflow/studies/<study>.yaml
+    of the repository `root` that holds params.yaml."""
+    return load_checked(Path(root) / CARD_PATH.format(study=study_name), CARD_SCHEMA, "every study needs a card with at least its title")
 
 
 def _key_path(parts):
@@ -68,15 +95,7 @@ def _schema_message(error):
 
 
 def validate(params, source="params.yaml"):
-    """Checks params against the JSON schema, then the cross-references the schema cannot express."""
-    import jsonschema
-
-    schema = json.loads(SCHEMA_PATH.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(params), key=lambda error: list(map(str, error.absolute_path)))
-    if errors:
-        deepest = [error for error in errors if not error.context] or errors
-        raise ParamsError(f"{source}: " + "\n".join(_schema_message(error) for error in deepest[:5]))
+    """The cross-references the params schema cannot express, and each study's card."""
     for study_name, study in params["studies"].items():
         if study["dataset"] not in params["datasets"]:
             raise ParamsError(
@@ -89,19 +108,27 @@ def validate(params, source="params.yaml"):
                     f"{source}: studies.{study_name}.full.variants.{variant_name}: not a variant of the study; "
                     f"variants: {', '.join(study['variants'])}"
                 )
+        dataset = params["datasets"][study["dataset"]]
+        train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
         for variant_name in study["variants"]:
-            resolve_variant(params, study_name, variant_name)
-        _check_claims(study, study_name, source)
+            batch_size = resolve_variant(params, study_name, variant_name)["batch_size"]
+            if batch_size > train_examples:
+                raise ParamsError(
+                    f"{source}: studies.{study_name}.variants.{variant_name}: batch_size {batch_size} is larger than the "
+                    f"{train_examples} training examples of dataset '{study['dataset']}'; use at most {train_examples}"
+                )
+        _check_card(study, study_name, Path(source).parent)
 
 
-def _check_claims(study, study_name, source):
-    """Claims must name declared variants, and a reproduced figure must have its published value."""
-    for index, claim in enumerate(study.get("claims", [])):
-        where = f"{source}: studies.{study_name}.claims.{index}"
+def _check_card(study, study_name, root):
+    """A card's claims must name declared variants, and a reproduced figure needs its published value."""
+    card = read_card(study_name, root)
+    for index, claim in enumerate(card.get("claims", [])):
+        where = f"{CARD_PATH.format(study=study_name)}: claims.{index}"
         for key in ("variant", "over"):
             if key in claim and claim[key] not in study["variants"]:
                 raise ParamsError(f"{where}.{key}: unknown variant '{claim[key]}'; variants: {', '.join(study['variants'])}")
-        published = study.get("references", {}).get("variants", {}).get(claim["variant"], {})
+        published = card.get("references", {}).get("variants", {}).get(claim["variant"], {})
         if claim["kind"] == "reproduces" and "test_error" not in published:
             raise ParamsError(f"{where}: a `reproduces` claim needs references.variants.{claim['variant']}.test_error")
 
@@ -169,9 +196,29 @@ def source_keys(params, study_name, variant_name):
         sources = {leaf: source for leaf, source in sources.items() if not any(leaf[:len(path)] == path for path in leaves)}
         sources.update({path: ".".join((key, *path)) for path in leaves})
     own = [key for key, _ in layers if key in own_prefixes]
+    inherited = []
+    for key, settings in layers:
+        if key not in own_prefixes:
+            used = {leaf for leaf, source in sources.items() if source == ".".join((key, *leaf))}
+            inherited += [".".join((key, *path)) for path in _covering_paths(settings, used)]
     full_layers = _layers({**params, "scale": "full"}, study_name, variant_name)
     scale = ["scale"] if "scale" in params and any(".full." in key for key, _ in full_layers) else []
-    return scale + own + sorted({source for source in sources.values() if not source.startswith(own_prefixes)})
+    return scale + own + inherited
+
+
+def _covering_paths(settings, used, path=()):
+    """The fewest paths into `settings` that cover exactly the `used` leaves: a subtree all of whose
+    leaves are used is one path (fewer keys keep `dvc status` fast)."""
+    leaves = _leaf_paths(settings)
+    if leaves and all(path + leaf in used for leaf in leaves):
+        return [path]
+    covering = []
+    for name, value in settings.items():
+        if isinstance(value, dict) and value:
+            covering += _covering_paths(value, used, path + (name,))
+        elif path + (name,) in used:
+            covering.append(path + (name,))
+    return covering
 
 
 def _leaf_paths(settings, path=()):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from reprolab.atomic import atomic_path, write_json
+from reprolab.config import TEST_EXAMPLES, TRAIN_EXAMPLES
 
 MIRROR_VARIABLE = "REPROLAB_DATA_MIRROR"
 USPS_URLS = [
@@ -22,7 +23,6 @@ USPS_FILES = {
     "zip.train.gz": "66ebf231ab51f2cf6ac1a892d0f98ccffee1079d7a5db638c1f11f366046ca16",
     "zip.test.gz": "8dacc3c6e136af6c3488de9e5113a7daf140c8c2f1f0b61c54ee02f03f1a962f",
 }
-USPS_SIZES = {"train": 7291, "test": 2007}
 
 
 class DataError(RuntimeError):
@@ -84,21 +84,22 @@ def load_usps(raw_directory):
     files = {name: fetch("usps", name, sha, raw_directory) for name, sha in USPS_FILES.items()}
     x_train, y_train = _read_usps(files["zip.train.gz"])
     x_test, y_test = _read_usps(files["zip.test.gz"])
-    if (len(y_train), len(y_test)) != (USPS_SIZES["train"], USPS_SIZES["test"]):
-        raise DataError(f"USPS should hold {USPS_SIZES} examples, read {len(y_train)} / {len(y_test)}")
+    if (len(y_train), len(y_test)) != (TRAIN_EXAMPLES["usps"], TEST_EXAMPLES["usps"]):
+        raise DataError(f"USPS should hold {TRAIN_EXAMPLES['usps']} / {TEST_EXAMPLES['usps']} examples, read {len(y_train)} / {len(y_test)}")
     return (x_train, y_train, x_test, y_test), dict(USPS_FILES)
 
 
 def load_digits(raw_directory):
     """scikit-learn's 1797 bundled 8x8 digits, upsampled to 16x16 and scaled to [-1, 1]; a fixed
     split (seed 0) of 1297 train / 500 test. Offline, for tiny runs and tests."""
+    train_examples = TRAIN_EXAMPLES["digits"]
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
     images = np.kron(bunch.images, np.ones((2, 2))).astype(np.float32) / 8.0 - 1.0
     order = np.random.default_rng(0).permutation(len(images))
     images, labels = images[order][..., None], bunch.target[order].astype(np.int64)
-    return (images[:1297], labels[:1297], images[1297:], labels[1297:]), {"sklearn.load_digits": "bundled"}
+    return (images[:train_examples], labels[:train_examples], images[train_examples:], labels[train_examples:]), {"sklearn.load_digits": "bundled"}
 
 
 SOURCES = {"usps": load_usps, "digits": load_digits}

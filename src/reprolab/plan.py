@@ -25,6 +25,7 @@ PATHS = {
     "backup": RUN + "/backup",
     "metrics": RUN + "/metrics.json",
     "predictions": RUN + "/predictions.npz",
+    "card": config.CARD_PATH,
     "report": "reports/{study}/README.md",
     "report_html": "reports/{study}/report.html",
     "summary": "reports/{study}/summary.csv",
@@ -154,9 +155,9 @@ def build_plan(params_path="params.yaml"):
         wildcards = {"study": study_name}
         # The report also depends on the study's variants and seeds, so that adding one makes
         # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
-        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in
-                                                          ("title", "question", "baseline", "seeds", "variants", "full", "references", "claims")])
-        jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name), prepared + run_outputs,
+        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "full")])
+        jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name),
+                        [path("card", study=study_name)] + prepared + run_outputs,
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))
@@ -212,8 +213,10 @@ def ensure_dvc_yaml(plan, root="."):
     target = Path(root) / DVC_YAML
     if plan.params_path != "params.yaml" or (target.exists() and target.read_text() == render_dvc_yaml(plan)):
         return
-    previous = set((yaml.safe_load(target.read_text()) or {}).get("stages", {})) if target.exists() else set()
+    previous = set((yaml.safe_load(target.read_text()) or {}).get("stages", {})) if target.exists() else None
     sync_dvc_yaml(plan, root)
+    if previous is None:  # no dvc.yaml yet: DVC is not running this stage
+        return
     added, removed = {job.name for job in plan.jobs} - previous, previous - {job.name for job in plan.jobs}
     if added or removed:
         changes = ", ".join([f"new {name}" for name in sorted(added)][:4] + [f"removed {name}" for name in sorted(removed)][:4])

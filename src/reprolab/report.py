@@ -32,8 +32,8 @@ def _read_csv(file_path):
 
 
 def collect(params, study_name):
-    """Per variant, the per-seed metrics, train records and histories of a study."""
-    study = params_config.study_settings(params, study_name)
+    """The study (its settings and card) and, per variant, the per-seed metrics, train records and histories."""
+    study = {**params_config.study_settings(params, study_name), **params_config.read_card(study_name)}
     runs = {}
     for variant in study["variants"]:
         runs[variant] = []

@@ -106,8 +106,6 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
     run with the same `identity` (config, seed, data) left a checkpoint there."""
     x_train, y_train = data["x_train"], data["y_train"]
     classes = 10
-    if config["batch_size"] > len(x_train):
-        raise ValueError(f"batch_size {config['batch_size']} is larger than the {len(x_train)} training examples")
     model = build_model(config, x_train.shape[1:], classes, seed)
     targets = targets_for(config["loss"], y_train, classes)
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
