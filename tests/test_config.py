@@ -94,6 +94,15 @@ def test_malformed_yaml_names_the_line(tmp_path):
         config.read_params(target)
 
 
+def test_a_variant_declared_twice_is_refused_with_its_line(tmp_path, params):
+    target = write(tmp_path, params)
+    text = TINY_PARAMS.read_text()
+    assert "\n      paper: {}\n" in text
+    target.write_text(text.replace("\n      paper: {}\n", "\n      paper: {}\n      paper: {}\n", 1))
+    with pytest.raises(config.ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML: duplicate key 'paper'"):
+        config.read_params(target)
+
+
 def test_baseline_must_be_a_variant(tmp_path, params):
     params["studies"]["tiny"]["baseline"] = "nope"
     with pytest.raises(config.ParamsError, match="studies.tiny.baseline: 'nope' is not one of the variants"):

@@ -24,6 +24,20 @@ class ParamsError(ValueError):
     """params.yaml is malformed or inconsistent; the message names the key path and the fix."""
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error: plain YAML
+    would keep the last one silently, so two variants of one name would share one output path."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def deep_merge(base, override):
     """Returns base with override's keys merged in recursively (override wins; dicts merge)."""
     merged = copy.deepcopy(base)
@@ -46,7 +60,7 @@ def load_checked(path, schema_path, missing_hint):
     except FileNotFoundError:
         raise ParamsError(f"{path}: no such file ({missing_hint})") from None
     try:
-        content = yaml.safe_load(text)
+        content = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
