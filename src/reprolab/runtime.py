@@ -3,13 +3,11 @@ it for provenance. `configure` must run before Keras is imported."""
 
 import os
 import platform
-import random
 
 
 def configure(threads, seed):
     """Limits the job to `threads` CPU threads, seeds every RNG and turns on determinism."""
     backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ["PYTHONHASHSEED"] = str(seed)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend == "jax":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
@@ -29,8 +27,7 @@ def configure(threads, seed):
 
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(True)
-    random.seed(seed)
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)  # Python, NumPy and the backend
 
 
 def device():
