@@ -2,7 +2,7 @@
 pipeline, beside the same tools' no-op on a trivial one-rule / one-stage project, plus
 `reprolab plan`. Run from the repository root after a complete `snakemake --cores all`:
 
-    python benchmarks/overhead.py --repeats 5 >> benchmarks/results.md
+    python benchmarks/overhead.py --repeats 5 >> benchmarks/RESULTS.md
 """
 
 import argparse
