@@ -191,7 +191,8 @@ def test_a_job_killed_by_sigkill_resumes_from_its_checkpoint_when_snakemake_reru
     log = (repo / "logs/train/tiny-paper-0.log").read_text()
     resumed_after = int(log.split("resuming from")[1].split("after epoch")[1].split()[0])
     assert resumed_after >= 1 and "epoch 1:" not in log, "the rerun continued after the saved epoch"
-    assert json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())["epochs_completed"] == 30
+    train_info = json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())
+    assert train_info["epochs_completed"] == 30 and train_info["resumed_after_epoch"] == resumed_after
     assert UP_TO_DATE in run("dvc status", repo).stdout
 
 

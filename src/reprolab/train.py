@@ -144,6 +144,7 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
         "status": status,
         "diverged_epoch": recorder.diverged_epoch,
         "epochs_completed": len(recorder.rows),
+        "resumed_after_epoch": initial_epoch,  # wall_seconds then covers only the resumed part
         "parameters": model.count_params(),
         "macs": count_macs(model),
         "wall_seconds": wall_seconds,
