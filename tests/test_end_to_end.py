@@ -95,9 +95,20 @@ def test_experiments_show_the_test_error_of_each_run(tiny_repo):
 
 def test_full_scale_is_selected_by_one_params_key(tiny_repo):
     repo = tiny_repo
-    edit_params(repo, lambda params: params.update(scale="full"))
-    run("snakemake --cores 2 data/runs/tiny/paper/seed0/train.json", repo)
+    run("snakemake --cores 2", repo)
+    run("git add -A && git commit -qm default-scale", repo)
+    adamw = run_records(repo, "adamw")
+
+    # Through DVC: only the variants with a `full` overlay (paper) rerun.
+    run("dvc exp run -S scale=full", repo)
     assert json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())["epochs_completed"] == 3
+    assert run_records(repo, "adamw") == adamw
+
+    # Through Snakemake, from the same key.
+    run("git checkout -q -- .", repo)  # back to scale: default
+    edit_params(repo, lambda params: params.update(scale="full"))
+    run("snakemake --cores 2 --forcerun train data/runs/tiny/paper/seed1/train.json", repo)
+    assert json.loads((repo / "data/runs/tiny/paper/seed1/train.json").read_text())["epochs_completed"] == 3
 
 
 def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
