@@ -1,5 +1,6 @@
 """The job graph: derived once from params.yaml, identical in Snakemake and DVC, light to import."""
 
+import os
 import subprocess
 import sys
 
@@ -58,3 +59,20 @@ def test_snakemake_and_dvc_run_the_same_jobs(tiny_repo):
     }
     assert snakemake_dry_run_jobs(tiny_repo) == dvc_jobs
     assert len(dvc_jobs) == 1 + 2 * 2 * 2 + 1 + 1
+
+
+def test_accelerator_gpu_asks_for_a_gpu_per_training_job_and_refuses_to_run_without_one(tiny_repo):
+    params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
+    (tiny_repo / "params.yaml").write_text(yaml.safe_dump({"accelerator": "gpu", **params}))
+    resources = {}
+    for line in run("snakemake -n --cores 1", tiny_repo).stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:"):
+            resources.setdefault(rule, set()).add("gpu=1" in line)
+    assert resources["train"] == resources["evaluate"] == {True} and resources["prepare"] == {False}
+    assert all("accelerator" in job.params for job in plan.build_plan(tiny_repo / "params.yaml").jobs if job.stage in ("train", "evaluate"))
+
+    # With no GPU visible the job stops before loading data, naming the setting and the fix.
+    refused = run("reprolab train --study tiny --variant paper --seed 0", tiny_repo, check=False, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert refused.returncode == 1 and "accelerator: gpu" in refused.stderr and "set accelerator: cpu" in refused.stderr

@@ -90,7 +90,7 @@ def run_stage(arguments, plan):
         _require(plan, command, study=arguments.study, variant=arguments.variant, seed=arguments.seed)
         from reprolab import runtime
 
-        runtime.configure(arguments.threads, arguments.seed)
+        runtime.configure(arguments.threads, arguments.seed, plan.params.get("accelerator", "cpu"))
         if command == "train":
             from reprolab import train as stage
         else:

@@ -10,9 +10,7 @@ import numpy as np
 from reprolab import data as datasets
 from reprolab.atomic import atomic_path, write_json
 from reprolab.plan import path
-from reprolab.train import build_loss, targets_for
-
-CLASSES = 10
+from reprolab.train import CLASSES, build_loss, targets_for
 
 
 def confusion_matrix(labels, predicted):

@@ -3,7 +3,8 @@
 `model.fit(batch_size=1)` pays the framework's per-step overhead 7291 times an epoch. Here one
 `fit` step is one whole epoch: the training set arrives as a single "batch" and `train_step`
 loops over its examples inside one compiled program (an XLA-compiled `tf.while_loop` on
-TensorFlow, a jitted `lax.scan` on JAX). Keras' `fit` still drives epochs, callbacks, checkpoints and history.
+TensorFlow, a jitted `lax.scan` on JAX; PyTorch has no such loop, so there the epoch is an eager
+Python loop). Keras' `fit` still drives epochs, callbacks, checkpoints and history.
 """
 
 import keras
@@ -39,7 +40,7 @@ class PerExampleModel(keras.Model):
             return self._tensorflow_epoch(*arguments)
         if backend == "jax":
             return self._jax_epoch(*arguments)
-        raise NotImplementedError(f"per-example training has no in-graph loop for the {backend} backend; use tensorflow or jax")
+        return self._torch_epoch(*arguments)
 
     def _tensorflow_epoch(self, data):
         import tensorflow as tf
@@ -88,3 +89,18 @@ class PerExampleModel(keras.Model):
 
         (trainable, non_trainable, optimizer_variables), losses = jax.lax.scan(step, (trainable, non_trainable, optimizer_variables), order)
         return {LOSS_KEY: losses.mean()}, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    def _torch_epoch(self, data):
+        import torch
+
+        images, targets = data[0][0], data[1][0]
+        weights = self.trainable_weights
+        loss_sum = 0.0
+        for example in keras.ops.convert_to_numpy(self._order(images.shape[0])):
+            self.zero_grad()
+            loss = self.example_loss(targets[example][None], self(images[example][None], training=True))
+            loss.backward()
+            with torch.no_grad():
+                self.optimizer.apply([weight.value.grad for weight in weights], weights)
+            loss_sum += loss.detach()
+        return {LOSS_KEY: loss_sum / images.shape[0]}

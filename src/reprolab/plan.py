@@ -66,6 +66,7 @@ class Job:
     outputs: dict
     params: list
     threads: int = 1
+    gpus: int = 0
 
     @property
     def name(self):
@@ -125,6 +126,7 @@ def build_plan(params_path="params.yaml"):
     """Reads and validates params, then lists every job in dependency order."""
     params = config.read_params(params_path)
     jobs = []
+    gpus = 1 if params.get("accelerator") == "gpu" else 0  # what each train/evaluate job asks the scheduler for
     used_datasets = sorted({study["dataset"] for study in params["studies"].values()})
     for dataset in used_datasets:
         wildcards = {"dataset": dataset}
@@ -140,16 +142,16 @@ def build_plan(params_path="params.yaml"):
             )
         run_outputs = []
         for variant_name in study["variants"]:
-            variant_keys = config.source_keys(params, study_name, variant_name)
+            variant_keys = config.source_keys(params, study_name, variant_name) + _existing_keys(params, ["accelerator"])
             for seed in study["seeds"]:
                 wildcards = {"study": study_name, "variant": variant_name, "seed": seed}
                 arguments = {"study": study_name, "variant": variant_name, "seed": seed, "threads": TRAIN_THREADS}
                 train = Job("train", wildcards, _command("train", params_path, **arguments), prepared,
-                            _outputs("train", wildcards), variant_keys, TRAIN_THREADS)
+                            _outputs("train", wildcards), variant_keys, TRAIN_THREADS, gpus)
                 # Evaluation reads the variant's config too (its loss), so `dvc status` lists it with its train stage.
                 evaluate = Job("evaluate", wildcards, _command("evaluate", params_path, **arguments),
                                prepared + [train.outputs["model"], train.outputs["train_info"]],
-                               _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS)
+                               _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS, gpus)
                 jobs += [train, evaluate]
                 run_outputs += [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
         wildcards = {"study": study_name}

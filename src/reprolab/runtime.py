@@ -5,10 +5,20 @@ import os
 import platform
 
 
-def configure(threads, seed):
-    """Limits the job to `threads` CPU threads, seeds every RNG and turns on determinism."""
+class AcceleratorError(RuntimeError):
+    """params.yaml asks for a GPU the backend cannot see."""
+
+
+def configure(threads, seed, accelerator="cpu"):
+    """Limits the job to `threads` CPU threads, seeds every RNG and turns on determinism. On
+    `accelerator: cpu` GPUs are hidden, so results do not depend on the machine having one; on
+    `gpu` the job uses the GPU the scheduler gave it (CUDA_VISIBLE_DEVICES) and grows its memory
+    as needed instead of taking all of it."""
     backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if accelerator == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        os.environ["JAX_PLATFORMS"] = "cpu"
     if backend == "jax":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}").strip()
@@ -28,6 +38,10 @@ def configure(threads, seed):
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(True)
     keras.utils.set_random_seed(seed)  # Python, NumPy and the backend
+    if accelerator == "gpu" and device() == "cpu":
+        raise AcceleratorError(f"params.yaml sets accelerator: gpu, but the {backend} backend sees no GPU here "
+                               f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); "
+                               "set accelerator: cpu, or install the backend's CUDA build")
 
 
 def device():

@@ -21,10 +21,19 @@ from reprolab.plan import path
 
 MODELS = {"lecun1989": lecun1989.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
+
+
+def steps_per_execution(steps_per_epoch):
+    """Mini-batch steps per compiled call: up to STEPS_PER_EXECUTION, and 1 on PyTorch (which runs eagerly)."""
+    return 1 if keras.backend.backend() == "torch" else min(STEPS_PER_EXECUTION, steps_per_epoch)
+CLASSES = 10
 HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
 def build_model(config, input_shape, classes, seed):
+    """The configured network, in the configured precision (a Keras dtype policy: mixed policies
+    compute in 16 bits and keep float32 weights)."""
+    keras.config.set_dtype_policy(config.get("precision", "float32"))
     model_config = config["model"]
     return MODELS[model_config["name"]](
         input_shape=input_shape,
@@ -101,36 +110,31 @@ class EpochRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def compile_trainer(config, model, data, seed):
+    """The compiled trainer for `model` and its `fit` arguments: the in-graph per-example loop
+    when batch_size is 1 (a whole epoch per fit step, see per_example.py), plain mini-batch `fit` otherwise."""
+    x_train = data["x_train"]
+    targets = targets_for(config["loss"], data["y_train"], CLASSES)
+    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    optimizer, loss = build_optimizer(config, steps_per_epoch * config["epochs"]), build_loss(config["loss"])
+    if config["batch_size"] == 1:
+        trainer = PerExampleModel(model.inputs, model.outputs, example_loss=loss, shuffle=config["shuffle"], seed=seed)
+        trainer.compile(optimizer=optimizer)
+        return trainer, {"x": as_one_batch(x_train), "y": as_one_batch(targets), "batch_size": 1, "epochs": config["epochs"], "shuffle": False}
+    model.compile(optimizer=optimizer, loss=loss, steps_per_execution=steps_per_execution(steps_per_epoch))
+    return model, {"x": x_train, "y": targets, "batch_size": config["batch_size"], "epochs": config["epochs"], "shuffle": config["shuffle"]}
+
+
 def train(config, data, seed, outputs, backup_directory, label, identity=None):
     """Fits one model; returns the train.json record. Resumes from `backup_directory` if a killed
     run with the same `identity` (config, seed, data) left a checkpoint there."""
-    x_train, y_train = data["x_train"], data["y_train"]
-    classes = 10
-    model = build_model(config, x_train.shape[1:], classes, seed)
-    targets = targets_for(config["loss"], y_train, classes)
-    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
-    per_example = config["batch_size"] == 1
-    optimizer, loss = build_optimizer(config, steps_per_epoch * config["epochs"]), build_loss(config["loss"])
-    if per_example:  # a whole epoch per fit step (see per_example.py)
-        trainer = PerExampleModel(model.inputs, model.outputs, example_loss=loss, shuffle=config["shuffle"], seed=seed)
-        trainer.compile(optimizer=optimizer)
-    else:
-        trainer = model
-        trainer.compile(optimizer=optimizer, loss=loss, steps_per_execution=min(STEPS_PER_EXECUTION, steps_per_epoch))
+    model = build_model(config, data["x_train"].shape[1:], CLASSES, seed)
+    trainer, fit_arguments = compile_trainer(config, model, data, seed)
     recorder = EpochRecorder(data, label)
     checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
     initial_epoch = checkpoint.restore(trainer)
     started = time.perf_counter()
-    trainer.fit(
-        as_one_batch(x_train) if per_example else x_train,
-        as_one_batch(targets) if per_example else targets,
-        batch_size=1 if per_example else config["batch_size"],
-        epochs=config["epochs"],
-        initial_epoch=initial_epoch,
-        shuffle=False if per_example else config["shuffle"],
-        verbose=0,
-        callbacks=[recorder, checkpoint],
-    )
+    trainer.fit(**fit_arguments, initial_epoch=initial_epoch, verbose=0, callbacks=[recorder, checkpoint])
     wall_seconds = time.perf_counter() - started
     with atomic_path(outputs["model"]) as temporary:
         model.save(temporary)

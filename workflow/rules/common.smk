@@ -6,5 +6,8 @@ def job_inputs(stage):
 def job_command(stage):
     return lambda wildcards: PLAN.job(stage, **wildcards).command
 
+def job_gpus(stage):
+    return lambda wildcards: PLAN.job(stage, **wildcards).gpus
+
 def log_path(stage, name):
     return PATHS["log"].format(stage=stage, name=name)

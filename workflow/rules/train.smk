@@ -14,6 +14,7 @@ rule train:
     resources:
         mem_mb=3000,
         runtime=240,
+        gpu=job_gpus("train"),
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -33,5 +34,6 @@ rule evaluate:
     resources:
         mem_mb=3000,
         runtime=30,
+        gpu=job_gpus("evaluate"),
     shell:
         "{params.command} > {log} 2>&1"
