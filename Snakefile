@@ -20,6 +20,7 @@ wildcard_constraints:
     study="[a-z][a-z0-9_]*",
     variant="[a-z][a-z0-9_]*",
     seed=r"\d+",
+    plot="[a-z][a-z0-9_]*",
 
 
 include: "workflow/rules/common.smk"

@@ -1,14 +1,7 @@
-"""Pipeline overhead: a no-op `snakemake --cores all` and a no-op `dvc status` on this finished
+"""Pipeline overhead: a no-op `snakemake --cores all` and a no-op `dvc status` on a finished
 pipeline, beside the same tools' no-op on a trivial one-rule / one-stage project, plus
-`reprolab plan`. Run from the repository root after a complete `snakemake --cores all`:
+`reprolab plan`. `benchmarks/run.py` calls `measure`."""
 
-    python benchmarks/overhead.py --repeats 5 >> benchmarks/RESULTS.md
-"""
-
-import argparse
-import datetime
-import os
-import platform
 import statistics
 import subprocess
 import tempfile
@@ -40,28 +33,13 @@ def trivial_project(folder):
     return folder
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    arguments = parser.parse_args()
-    repository = Path(__file__).resolve().parents[1]
+def measure(repository, repeats):
+    """(command, seconds on `repository`, seconds on a trivial project or None) for each no-op."""
     with tempfile.TemporaryDirectory() as folder:
         trivial = trivial_project(folder)
-        rows = [
-            ("no-op `snakemake --cores all`", seconds("snakemake --cores all -q", repository, arguments.repeats),
-             seconds("snakemake --cores all -q", trivial, arguments.repeats)),
-            ("no-op `dvc status`", seconds("dvc status", repository, arguments.repeats), seconds("dvc status", trivial, arguments.repeats)),
-            ("`reprolab plan`", seconds("reprolab plan", repository, arguments.repeats), None),
+        return [
+            ("no-op `snakemake --cores all`", seconds("snakemake --cores all -q", repository, repeats),
+             seconds("snakemake --cores all -q", trivial, repeats)),
+            ("no-op `dvc status`", seconds("dvc status", repository, repeats), seconds("dvc status", trivial, repeats)),
+            ("`reprolab plan`", seconds("reprolab plan", repository, repeats), None),
         ]
-    jobs = subprocess.run("reprolab plan | grep -c '\"name\"'", cwd=repository, shell=True, capture_output=True, text=True).stdout.strip()
-    print(f"\n### Pipeline overhead, {datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{jobs} jobs, median of {arguments.repeats}\n")
-    print("| command | this pipeline (s) | trivial project (s) | ratio |")
-    print("| --- | --- | --- | --- |")
-    for name, ours, trivial_seconds in rows:
-        ratio = "—" if trivial_seconds is None else f"{ours / trivial_seconds:.2f}×"
-        print(f"| {name} | {ours:.2f} | {'—' if trivial_seconds is None else f'{trivial_seconds:.2f}'} | {ratio} |")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,15 +1,13 @@
-"""Training speed of the `lecun1989` `paper` variant (per-example SGD) on one thread: plain Keras
-`fit(batch_size=1)`, `fit` with `steps_per_execution=512`, and reprolab's in-graph per-example
-loop (the pipeline's path), plus mini-batch throughput. Prints a Markdown table to append to
-benchmarks/RESULTS.md. Needs the prepared USPS arrays (`snakemake --cores all` or `reprolab prepare
---dataset usps`). Run from the repository root:
+"""Training speed of the `lecun1989` `paper` variant on the backend KERAS_BACKEND names, on one
+thread: plain Keras `fit(batch_size=1)`, `fit` with `steps_per_execution=512` (TensorFlow and JAX),
+reprolab's per-example loop (the pipeline's path) over a whole run, and mini-batch throughput.
+Prints one JSON object; `benchmarks/run.py` runs it once per installed backend.
 
-    KERAS_BACKEND=tensorflow python benchmarks/training.py >> benchmarks/RESULTS.md
+    KERAS_BACKEND=jax python benchmarks/training.py --examples 2048 --epochs 23
 """
 
 import argparse
-import datetime
-import platform
+import json
 import time
 
 from reprolab import runtime
@@ -23,63 +21,65 @@ def seconds_per_step(fit, steps):
     return (time.perf_counter() - started) / steps
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=2048, help="examples per timed call of the plain fit paths")
-    parser.add_argument("--epochs", type=int, default=23, help="passes for the full per-example run")
-    arguments = parser.parse_args()
-    runtime.configure(threads=1, seed=0)
-    import keras
+def training_data(synthetic_examples):
+    """The prepared USPS training set, or random digits of its shape (speed does not depend on the values)."""
     import numpy as np
 
-    from reprolab import config, data, train
-    from reprolab.per_example import PerExampleModel, as_one_batch
-    from reprolab.plan import build_plan, path
+    from reprolab import data
+    from reprolab.plan import path
 
-    plan = build_plan("params.yaml")
-    settings = config.resolve_variant(plan.params, "lecun1989", "paper")
+    if synthetic_examples:
+        rng = np.random.default_rng(0)
+        return rng.uniform(-1, 1, (synthetic_examples, 16, 16, 1)).astype("float32"), rng.integers(0, 10, synthetic_examples)
     arrays, _ = data.load_prepared(path("prepared", dataset="usps"), path("prepared_meta", dataset="usps"))
-    images, targets = arrays["x_train"], train.targets_for("mse_pm1", arrays["y_train"], 10)
-    subset = slice(0, arguments.examples)
+    return arrays["x_train"], arrays["y_train"]
+
+
+def measure(examples, epochs, synthetic_examples, accelerator):
+    runtime.configure(threads=1, seed=0, accelerator=accelerator)
+    import keras
+
+    from reprolab import train
+
+    settings = {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
+                "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
+                "epochs": epochs, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0}
+    images, labels = training_data(synthetic_examples)
+    targets = train.targets_for("mse_pm1", labels, train.CLASSES)
+    subset = slice(0, examples)
 
     def plain(steps_per_execution, batch_size=1):
-        model = train.build_model(settings, images.shape[1:], 10, seed=0)
+        model = train.build_model(settings, images.shape[1:], train.CLASSES, seed=0)
         model.compile(optimizer=keras.optimizers.SGD(0.03), loss=train.build_loss("mse_pm1"), steps_per_execution=steps_per_execution)
         return lambda: model.fit(images[subset], targets[subset], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
-    rows = []
-    plain_step = seconds_per_step(plain(1), arguments.examples)
-    rows.append(("`fit(batch_size=1)`", plain_step))
-    rows.append(("`fit(batch_size=1, steps_per_execution=512)`", seconds_per_step(plain(512), arguments.examples)))
+    paths = {"plain fit(batch_size=1)": seconds_per_step(plain(1), examples)}
+    if keras.backend.backend() != "torch":  # PyTorch runs eagerly: steps_per_execution must be 1
+        paths["fit(batch_size=1, steps_per_execution=512)"] = seconds_per_step(plain(512), examples)
 
-    model = train.build_model(settings, images.shape[1:], 10, seed=0)
-    looped = PerExampleModel(model.inputs, model.outputs, example_loss=train.build_loss("mse_pm1"), shuffle=False, seed=0)
-    looped.compile(optimizer=keras.optimizers.SGD(0.03))
+    model = train.build_model(settings, images.shape[1:], train.CLASSES, seed=0)
+    trainer, fit_arguments = train.compile_trainer(settings, model, {"x_train": images, "y_train": labels}, seed=0)
     started = time.perf_counter()
-    looped.fit(as_one_batch(images), as_one_batch(targets), batch_size=1, epochs=arguments.epochs, verbose=0)
-    full_run = time.perf_counter() - started
-    loop_step = full_run / (arguments.epochs * len(images))
-    rows.append((f"per-example loop (pipeline path), {arguments.epochs} passes incl. compile", loop_step))
+    trainer.fit(**fit_arguments, verbose=0)
+    whole_run = time.perf_counter() - started
+    paths["per-example loop (pipeline path)"] = whole_run / (epochs * len(images))
 
-    throughput = []
+    throughput = {}
     for batch_size in (1, 32, 256, 1024):
-        steps = max(1, arguments.examples // batch_size)
-        step = seconds_per_step(plain(min(512, steps), batch_size), steps)
-        throughput.append((batch_size, batch_size / step))
+        steps = max(1, examples // batch_size)
+        throughput[batch_size] = batch_size / seconds_per_step(plain(train.steps_per_execution(steps), batch_size), steps)
+    return {"runtime": runtime.describe(), "examples": len(images), "epochs": epochs, "whole_run_seconds": whole_run,
+            "seconds_per_step": paths, "examples_per_second": throughput}
 
-    versions = runtime.describe()
-    print(f"\n### Per-example training, {datetime.date.today()}, {platform.machine()}, backend {versions['backend']} "
-          f"on {versions['device']}, 1 thread, {', '.join(f'{k} {v}' for k, v in versions['versions'].items())}\n")
-    print("| path | µs / example-step | one 23-pass run (7291 digits) | speed-up over plain fit |")
-    print("| --- | --- | --- | --- |")
-    for name, step in rows:
-        print(f"| {name} | {step * 1e6:.0f} | {step * 7291 * 23:.1f} s | {plain_step / step:.1f}× |")
-    print(f"\nMeasured full per-example run: {full_run:.1f} s for {arguments.epochs} passes (training only, no per-epoch evaluation).\n")
-    print("| batch size | examples / s (plain `fit`) |")
-    print("| --- | --- |")
-    for batch_size, rate in throughput:
-        print(f"| {batch_size} | {rate:,.0f} |")
-    print(f"\n(final training loss check: {float(np.mean(looped.history.history['per_example_loss'][-1:])):.4f})")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=2048, help="examples per timed call of the plain fit paths")
+    parser.add_argument("--epochs", type=int, default=23, help="passes of the per-example run over the whole training set")
+    parser.add_argument("--synthetic", type=int, default=0, metavar="N", help="train on N random digits instead of the prepared USPS set")
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    arguments = parser.parse_args()
+    print(json.dumps(measure(arguments.examples, arguments.epochs, arguments.synthetic, arguments.accelerator)))
 
 
 if __name__ == "__main__":

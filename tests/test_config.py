@@ -52,11 +52,28 @@ def test_param_keys_cover_only_what_a_variant_reads():
     assert not any("adamw" in key for key in paper)
 
 
+def resnet_study(params, **model):
+    """The tiny study switched to a small ResNet with these model settings, in the base only."""
+    study = params["studies"]["tiny"]
+    study["base"]["model"] = {"name": "resnet", "widths": [4, 8, 16], "activation": "relu", **model}
+    for variant in study["variants"].values():
+        if variant:
+            variant.pop("model", None)
+
+
 BAD_PARAMS = [
     ("unknown key with a close match", lambda p: p["studies"]["tiny"]["base"].update(epocs=3),
      "studies.tiny.base: unknown key 'epocs' (did you mean 'epochs'?)"),
-    ("unknown model name", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="resnet"),
-     "studies.tiny.base.model.name: 'resnet' is not allowed; choose one of lecun1989"),
+    ("unknown model name", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="vgg"),
+     "studies.tiny.base.model.name: 'vgg' is not allowed; choose one of lecun1989, resnet"),
+    ("another model's settings missing", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="resnet"),
+     "studies.tiny.variants.adamw: model resnet needs model.depth, model.normalization, model.widths"),
+    ("a setting the model does not take", lambda p: p["studies"]["tiny"]["base"]["model"].update(depth=20),
+     "model lecun1989 does not take model.depth; it takes activation, dropout, output_activation"),
+    ("resnet depth not 6n + 2", lambda p: resnet_study(p, depth=10, normalization="nf"),
+     "model.depth 10 is not 6n + 2; use 8, 14, 20, 32, 56"),
+    ("nf_agc without a clipping threshold", lambda p: resnet_study(p, depth=8, normalization="nf_agc"),
+     "normalization nf_agc needs optimizer.adaptive_clipping"),
     ("unknown optimizer", lambda p: p["studies"]["tiny"]["variants"]["adamw"]["optimizer"].update(name="adamx"),
      "'adamx' is not allowed (did you mean 'adamw'?)"),
     ("wrong type", lambda p: p["studies"]["tiny"]["base"].update(epochs="two"), "studies.tiny.base.epochs: 'two' is not of type 'integer'"),

@@ -18,11 +18,21 @@ def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):
 
 
 def test_lecun1989_expands_to_every_variant_and_seed():
-    jobs = plan.build_plan(ROOT / "params.yaml").jobs
+    jobs = [job for job in plan.build_plan(ROOT / "params.yaml").jobs if job.wildcards.get("study") == "lecun1989"]
     trains = {(job.wildcards["variant"], job.wildcards["seed"]) for job in jobs if job.stage == "train"}
     variants = {"paper", "softmax_ce", "adamw", "augment", "dropout_relu", "batched"}
     assert trains == {(variant, seed) for variant in variants for seed in (0, 1, 2)}
     assert [job.stage for job in jobs].count("evaluate") == 18
+
+
+def test_a_card_plot_is_a_job_reading_only_its_variants_runs_and_feeding_the_report():
+    jobs = plan.build_plan(ROOT / "params.yaml").jobs
+    depth = next(job for job in jobs if job.stage == "plot" and job.wildcards == {"study": "normalization", "plot": "error_vs_depth"})
+    assert depth.outputs == {"plot": "reports/normalization/plots/error_vs_depth.png"}
+    read = {path.split("/")[3] for path in depth.inputs if path.startswith("data/runs/")}
+    assert read == {f"{normalization}_{depth}" for normalization in ("batchnorm", "none", "nf", "weightnorm") for depth in ("shallow", "deep")}
+    report = next(job for job in jobs if job.stage == "report" and job.wildcards == {"study": "normalization"})
+    assert depth.outputs["plot"] in report.inputs
 
 
 def test_planning_imports_neither_keras_nor_tensorflow():

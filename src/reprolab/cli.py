@@ -29,6 +29,9 @@ def parse_arguments(argv):
     _study_job_arguments(commands.add_parser("evaluate", help="evaluate one trained variant x seed"))
     report = commands.add_parser("report", help="write reports/<study>/")
     report.add_argument("--study", required=True)
+    plot = commands.add_parser("plot", help="draw one of a study card's extra figures")
+    plot.add_argument("--study", required=True)
+    plot.add_argument("--plot", required=True)
     commands.add_parser("index", help="write reports/index.md")
     commands.add_parser("commit-lock", help="record in dvc.lock every stage whose outputs exist (after a Snakemake run)")
     return parser.parse_args(argv)
@@ -105,6 +108,12 @@ def run_stage(arguments, plan):
         _require(plan, "report", study=arguments.study)
         report.run(plan, arguments.study)
         print(f"wrote {planning.path('report', study=arguments.study)}")
+    elif command == "plot":
+        from reprolab import report
+
+        job = _require(plan, "plot", study=arguments.study, plot=arguments.plot)
+        report.run_plot(plan, arguments.study, arguments.plot)
+        print(f"wrote {job.outputs['plot']}")
     elif command == "index":
         from reprolab import report
 

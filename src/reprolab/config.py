@@ -18,6 +18,9 @@ CARD_PATH = "workflow/studies/{study}.yaml"
 # before any job runs (data.py checks the prepared arrays against these).
 TRAIN_EXAMPLES = {"usps": 7291, "digits": 1297}
 TEST_EXAMPLES = {"usps": 2007, "digits": 500}
+# The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
+MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
+                  "resnet": {"depth", "widths", "normalization", "activation"}}
 
 
 class ParamsError(ValueError):
@@ -125,26 +128,69 @@ def validate(params, source="params.yaml"):
         dataset = params["datasets"][study["dataset"]]
         train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
         for variant_name in study["variants"]:
-            batch_size = resolve_variant(params, study_name, variant_name)["batch_size"]
-            if batch_size > train_examples:
+            resolved = resolve_variant(params, study_name, variant_name)
+            where = f"{source}: studies.{study_name}.variants.{variant_name}"
+            if resolved["batch_size"] > train_examples:
                 raise ParamsError(
-                    f"{source}: studies.{study_name}.variants.{variant_name}: batch_size {batch_size} is larger than the "
+                    f"{where}: batch_size {resolved['batch_size']} is larger than the "
                     f"{train_examples} training examples of dataset '{study['dataset']}'; use at most {train_examples}"
                 )
-        _check_card(study, study_name, Path(source).parent)
+            _check_model(resolved, where)
+        _check_card(params, study_name, Path(source).parent)
 
 
-def _check_card(study, study_name, root):
-    """A card's claims must name declared variants, and a reproduced figure needs its published value."""
+def _check_model(resolved, where):
+    """The resolved model block has exactly its network's settings, with values the network can build."""
+    model = resolved["model"]
+    expected = MODEL_SETTINGS[model["name"]]
+    missing, unknown = sorted(expected - set(model)), sorted(set(model) - expected - {"name"})
+    if missing:
+        raise ParamsError(f"{where}: model {model['name']} needs model.{', model.'.join(missing)} (set it in the study's base or the variant)")
+    if unknown:
+        raise ParamsError(f"{where}: model {model['name']} does not take model.{', model.'.join(unknown)}; it takes {', '.join(sorted(expected))}")
+    if model["name"] == "resnet" and (model["depth"] - 2) % 6:
+        raise ParamsError(f"{where}: model.depth {model['depth']} is not 6n + 2; use 8, 14, 20, 32, 56, ...")
+    if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
+        raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
+
+
+def _check_card(params, study_name, root):
+    """A card's claims and plots must name declared variants, a reproduced figure needs its published
+    value, and a claim about an epoch must lie within training."""
+    study = params["studies"][study_name]
     card = read_card(study_name, root)
+    _check_plots(params, study_name, card)
     for index, claim in enumerate(card.get("claims", [])):
         where = f"{CARD_PATH.format(study=study_name)}: claims.{index}"
         for key in ("variant", "over"):
             if key in claim and claim[key] not in study["variants"]:
                 raise ParamsError(f"{where}.{key}: unknown variant '{claim[key]}'; variants: {', '.join(study['variants'])}")
+        if "epoch" in claim:
+            shortest = min(resolve_variant(params, study_name, claim[key])["epochs"] for key in ("variant", "over"))
+            if claim["epoch"] > shortest:
+                raise ParamsError(f"{where}.epoch: {claim['epoch']} is past the end of training ({shortest} epochs); use at most {shortest}")
         published = card.get("references", {}).get("variants", {}).get(claim["variant"], {})
         if claim["kind"] == "reproduces" and "test_error" not in published:
             raise ParamsError(f"{where}: a `reproduces` claim needs references.variants.{claim['variant']}.test_error")
+
+
+def _check_plots(params, study_name, card):
+    """A card's plots must name declared variants, and settings those variants have."""
+    study = study_settings(params, study_name)
+    for index, plot in enumerate(card.get("plots", [])):
+        where = f"{CARD_PATH.format(study=study_name)}: plots.{index}"
+        for variant in plot["variants"]:
+            if variant not in study["variants"]:
+                raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
+            resolved = resolve_variant(params, study_name, variant)
+            for key in [key for key in ("x", "series") if key in plot]:
+                node = resolved
+                for part in plot[key].split("."):
+                    if not isinstance(node, dict) or part not in node:
+                        raise ParamsError(f"{where}.{key}: variant '{variant}' has no setting '{plot[key]}' (a dotted key such as model.depth)")
+                    node = node[part]
+            if plot["kind"] == "signal_propagation" and resolved["model"]["name"] != "resnet":
+                raise ParamsError(f"{where}: signal propagation is measured for residual nets only; '{variant}' is {resolved['model']['name']}")
 
 
 def study_settings(params, study_name):

@@ -1,5 +1,6 @@
 """The report's PNG figures (matplotlib, no display): learning curves, a bar chart of test error
-with 95% intervals, the best variant's confusion matrix and a grid of its misclassified images."""
+with 95% intervals, the best variant's confusion matrix and a grid of its misclassified images;
+and the cards' extra plots: error against a setting, signal propagation at initialisation."""
 
 import statistics
 
@@ -93,6 +94,47 @@ def misclassified_grid(images, labels, predicted, title, target, limit=40):
         axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
         axes.set_title(f"{labels[index]}→{predicted[index]}", fontsize=8)
     figure.suptitle(title, fontsize=9)
+    _save(figure, target)
+
+
+def error_against(lines, x_label, series_label, title, target):
+    """Mean test error with its 95% interval against a setting; `lines` maps a series value to
+    [(x, summary or None, diverged runs, runs)], a point labelled with its diverged count when any diverged."""
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    for series, points in lines.items():
+        drawn = [(x, summary) for x, summary, _, _ in points if summary]
+        if drawn:
+            xs, summaries = zip(*drawn)
+            means = [summary["mean"] for summary in summaries]
+            spans = [[mean - (summary["low"] if summary["low"] is not None else mean) for mean, summary in zip(means, summaries)],
+                     [(summary["high"] if summary["high"] is not None else mean) - mean for mean, summary in zip(means, summaries)]]
+            axes.errorbar(xs, means, yerr=spans, marker="o", capsize=4, label=f"{series_label} = {series}")
+        for x, summary, diverged, total in points:
+            if diverged:
+                axes.annotate(f"{diverged}/{total} diverged", (x, summary["mean"] if summary else 90.0), fontsize=7,
+                              textcoords="offset points", xytext=(4, 4))
+    axes.set_xlabel(x_label)
+    axes.set_ylabel("test error % (mean, 95% interval over finished seeds)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def signal_propagation(profiles, target):
+    """Per residual block at init: mean squared activation and mean per-channel variance, one line per
+    variant (Brock et al. 2021's signal-propagation plot), on Gaussian input."""
+    figure, (square_axes, variance_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for label, profile in profiles.items():
+        blocks = [row["block"] for row in profile]
+        square_axes.plot(blocks, [row["mean_square"] for row in profile], marker=".", label=label)
+        variance_axes.plot(blocks, [row["channel_variance"] for row in profile], marker=".", label=label)
+    for axes, name in ((square_axes, "mean squared activation"), (variance_axes, "mean per-channel variance")):
+        axes.set_xlabel("residual block")
+        axes.set_ylabel(f"{name} of the block output")
+        axes.set_yscale("log")
+        axes.grid(True, which="both", alpha=0.3)
+    square_axes.legend(fontsize=7)
     _save(figure, target)
 
 

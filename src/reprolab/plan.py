@@ -36,6 +36,7 @@ PATHS = {
     "errors_figure": "reports/{study}/figures/test_error.png",
     "confusion_figure": "reports/{study}/figures/confusion.png",
     "misclassified_figure": "reports/{study}/figures/misclassified.png",
+    "plot": "reports/{study}/plots/{plot}.png",
     "index": "reports/index.md",
     "index_html": "reports/index.html",
     "log": "logs/{stage}/{name}.log",
@@ -46,10 +47,11 @@ STAGE_OUTPUTS = {
     "evaluate": ["metrics", "predictions"],
     "report": ["report", "report_html", "summary", "study_metrics", "verdicts", "curves",
                "curves_figure", "errors_figure", "confusion_figure", "misclassified_figure"],
+    "plot": ["plot"],
     "index": ["index", "index_html"],
 }
 # Outputs kept in git rather than DVC's cache, so results read without running anything.
-GIT_TRACKED = set(STAGE_OUTPUTS["report"] + STAGE_OUTPUTS["index"])
+GIT_TRACKED = set(STAGE_OUTPUTS["report"] + STAGE_OUTPUTS["plot"] + STAGE_OUTPUTS["index"])
 DVC_YAML = "dvc.yaml"
 DVC_YAML_HEADER = "# Generated from params.yaml by `reprolab sync` (Snakemake runs it too). Do not edit by hand.\n"
 TRAIN_THREADS = 1
@@ -71,7 +73,7 @@ class Job:
     @property
     def name(self):
         """The DVC stage name and the log name: the stage and its wildcard values joined by '-'."""
-        values = [str(self.wildcards[key]) for key in ("dataset", "study", "variant", "seed") if key in self.wildcards]
+        values = [str(self.wildcards[key]) for key in ("dataset", "study", "variant", "seed", "plot") if key in self.wildcards]
         return "-".join([self.stage] + values)
 
 
@@ -140,7 +142,7 @@ def build_plan(params_path="params.yaml"):
                 f"{params_path}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the "
                 f"variants ({', '.join(study['variants'])})"
             )
-        run_outputs = []
+        run_outputs, variant_outputs = [], {}
         for variant_name in study["variants"]:
             variant_keys = config.source_keys(params, study_name, variant_name) + _existing_keys(params, ["accelerator"])
             for seed in study["seeds"]:
@@ -153,13 +155,23 @@ def build_plan(params_path="params.yaml"):
                                prepared + [train.outputs["model"], train.outputs["train_info"]],
                                _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS, gpus)
                 jobs += [train, evaluate]
-                run_outputs += [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
+                outputs = [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
+                run_outputs += outputs
+                variant_outputs.setdefault(variant_name, []).extend(outputs)
+        card_path = path("card", study=study_name)
+        plots = []
+        for plot in config.read_card(study_name, Path(params_path).parent).get("plots", []):
+            wildcards = {"study": study_name, "plot": plot["name"]}
+            plots.append(Job("plot", wildcards, _command("plot", params_path, **wildcards),
+                             [card_path] + [output for variant in plot["variants"] for output in variant_outputs[variant]],
+                             _outputs("plot", wildcards), []))
+        jobs += plots
         wildcards = {"study": study_name}
         # The report also depends on the study's variants and seeds, so that adding one makes
         # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
         report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "full")])
         jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name),
-                        [path("card", study=study_name)] + prepared + run_outputs,
+                        [card_path] + prepared + run_outputs + [job.outputs["plot"] for job in plots],
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))

@@ -20,10 +20,13 @@ from reprolab.plan import path
 
 VERDICT_RULE = (
     "A claim is **supported** when the whole 95% interval of the measured quantity lies on the claimed side "
-    "(below zero for a difference claimed to lower test error; inside the published value ± the stated "
-    "tolerance for a reproduced figure), **contradicted** when the whole interval lies on the other side, "
-    "and **inconclusive** when the interval straddles the boundary or too few seeds finished."
+    "(below zero for a difference claimed to lower test error; inside ± the tolerance around zero for a "
+    "difference claimed to be negligible; inside the published value ± the stated tolerance for a reproduced "
+    "figure), **contradicted** when the whole interval lies on the other side, and **inconclusive** when the "
+    "interval straddles the boundary or too few seeds finished. In claims a run that diverged counts at "
+    "chance, 90% test error."
 )
+CHANCE_ERROR = 90.0
 
 
 def _read_csv(file_path):
@@ -80,6 +83,7 @@ def summarise(study, runs):
             "epochs": variant_runs[0]["train"]["config"]["epochs"],
             "batch_size": variant_runs[0]["train"]["config"]["batch_size"],
             "wall_seconds_mean": float(np.mean([run["train"]["wall_seconds"] for run in variant_runs])),
+            "diverged_runs": sum(run["train"]["status"] == "diverged" for run in variant_runs),
         })
     return rows
 
@@ -109,7 +113,22 @@ def _reading(difference):
     return "lower test error than the baseline" if difference["high"] < 0 else "higher test error than the baseline"
 
 
-def judge_claims(study, rows):
+def claim_errors(variant_runs, epoch=None):
+    """Per-seed test error a claim compares: the final one, or the history's at `epoch`; a run that
+    diverged (by then) counts at chance."""
+    errors = {}
+    for run in variant_runs:
+        diverged_epoch = run["train"]["diverged_epoch"]
+        if diverged_epoch is not None and (epoch is None or diverged_epoch <= epoch):
+            errors[run["seed"]] = CHANCE_ERROR
+        elif epoch is not None:
+            errors[run["seed"]] = float(run["history"][epoch - 1]["test_error_percent"])
+        elif run["train"]["status"] == "ok":
+            errors[run["seed"]] = run["metrics"]["test_error_percent"]
+    return errors
+
+
+def judge_claims(study, rows, runs):
     """Each declared claim with the measured quantity, its interval and the verdict by VERDICT_RULE."""
     by_variant = {row["variant"]: row for row in rows}
     verdicts = []
@@ -122,10 +141,18 @@ def judge_claims(study, rows):
             verdict = stats.interval_verdict(measured and measured["low"], measured and measured["high"],
                                              supported_if_within=(reference - tolerance, reference + tolerance))
             quantity = f"test error of `{claim['variant']}` vs published {reference:.2f} ± {tolerance:.2f}"
+            verdicts.append({**claim, "quantity": quantity, "measured": measured, "verdict": verdict})
+            continue
+        epoch = claim.get("epoch")
+        measured = stats.paired_difference(claim_errors(runs[claim["variant"]], epoch), claim_errors(runs[claim["over"]], epoch))
+        low, high = measured and measured["low"], measured and measured["high"]
+        if claim["kind"] == "matches":
+            verdict = stats.interval_verdict(low, high, supported_if_within=(-claim["tolerance"], claim["tolerance"]))
         else:
-            measured = stats.paired_difference(row["test_per_seed"], by_variant[claim["over"]]["test_per_seed"])
-            verdict = stats.interval_verdict(measured and measured["low"], measured and measured["high"], supported_if_below=0.0)
-            quantity = f"test error of `{claim['variant']}` minus `{claim['over']}` (paired over seeds)"
+            verdict = stats.interval_verdict(low, high, supported_if_below=0.0)
+        when = f" after epoch {epoch}" if epoch else ""
+        bound = f", within ± {claim['tolerance']:.2f}" if claim["kind"] == "matches" else ""
+        quantity = f"test error{when} of `{claim['variant']}` minus `{claim['over']}` (paired over seeds{bound})"
         verdicts.append({**claim, "quantity": quantity, "measured": measured, "verdict": verdict})
     return verdicts
 
@@ -197,12 +224,12 @@ def build_document(study, runs, rows, comparisons, verdicts, source):
     blocks.append(document.heading(2, "Results"))
     blocks.append(document.table(
         ["variant", "test error %", "95% interval", "per seed", "train error %", "per seed",
-         "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "status"],
+         "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "diverged", "status"],
         [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), _mean_std(row["test"]), _interval(row["test"]),
           _per_seed(row["test_per_seed"], runs[row["variant"]]), _mean_std(row["train"]), _per_seed(row["train_per_seed"], runs[row["variant"]]),
           _number(row["reference_test_error"]), _number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
-          f"{row['wall_seconds_mean']:.0f}", row["status"]] for row in rows]))
+          f"{row['wall_seconds_mean']:.0f}", f"{row['diverged_runs']}/{len(runs[row['variant']])}", row["status"]] for row in rows]))
     blocks.append(document.heading(2, f"Each variant against the baseline `{study['baseline']}`"))
     blocks.append(document.paragraph(
         "Difference in test error (variant − baseline, percentage points) paired over the seeds both finished, with its "
@@ -219,7 +246,7 @@ def build_document(study, runs, rows, comparisons, verdicts, source):
         blocks.append(document.table(
             ["claim", "source", "measured", "value", "95% interval", "verdict"],
             [[claim["text"], claim["source"], claim["quantity"], _signed(claim["measured"] and claim["measured"]["mean"])
-              if claim["kind"] == "improves" else _number(claim["measured"] and claim["measured"]["mean"]),
+              if claim["kind"] != "reproduces" else _number(claim["measured"] and claim["measured"]["mean"]),
               _interval(claim["measured"]), f"**{claim['verdict']}**"] for claim in verdicts]))
     references = study.get("references", {})
     listed = [(f"`{variant}`: {reference.get('label', '')}", reference) for variant, reference in references.get("variants", {}).items()]
@@ -235,6 +262,8 @@ def build_document(study, runs, rows, comparisons, verdicts, source):
     best_name = best["variant"] if best else "the best variant"
     blocks.append(document.image("figures/confusion.png", f"confusion matrix of {best_name}"))
     blocks.append(document.image("figures/misclassified.png", f"misclassified test images of {best_name}"))
+    for plot in study.get("plots", []):
+        blocks.append(document.image(f"plots/{plot['name']}.png", plot["title"]))
     blocks.append(document.heading(2, "Provenance"))
     blocks.append(document.bullets([f"{key}: `{value}`" for key, value in source.items()]))
     return blocks
@@ -301,7 +330,7 @@ def run(plan, study_name):
     study, runs = collect(plan.params, study_name)
     rows = summarise(study, runs)
     comparisons = compare_with_baseline(rows, study["baseline"])
-    verdicts = judge_claims(study, rows)
+    verdicts = judge_claims(study, rows, runs)
     write_tables(study_name, runs, rows)
     draw_figures(study_name, study, runs, rows)
     blocks = build_document(study, runs, rows, comparisons, verdicts, provenance(plan.params, study_name, runs))
@@ -320,6 +349,30 @@ def run(plan, study_name):
         "claims": [{key: claim[key] for key in ("text", "source", "quantity", "verdict")} for claim in verdicts],
     })
     return rows
+
+
+def _setting(config, dotted):
+    for part in dotted.split("."):
+        config = config[part]
+    return config
+
+
+def run_plot(plan, study_name, plot_name):
+    """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
+    study, runs = collect(plan.params, study_name)
+    plot = next(plot for plot in study["plots"] if plot["name"] == plot_name)
+    runs = {variant: runs[variant] for variant in plot["variants"]}
+    target = path("plot", study=study_name, plot=plot_name)
+    if plot["kind"] == "signal_propagation":
+        figures.signal_propagation({variant: variant_runs[0]["train"]["signal_propagation"] for variant, variant_runs in runs.items()}, target)
+        return
+    lines = {}
+    for row in summarise(study, runs):
+        config = params_config.resolve_variant(plan.params, study_name, row["variant"])
+        diverged = sum(run["train"]["status"] == "diverged" for run in runs[row["variant"]])
+        lines.setdefault(_setting(config, plot["series"]), []).append((_setting(config, plot["x"]), row["test"], diverged, len(runs[row["variant"]])))
+    figures.error_against({series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()},
+                          plot["x"], plot["series"], plot["title"], target)
 
 
 def run_index(plan):

@@ -14,12 +14,14 @@ from reprolab import data as datasets
 from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
-from reprolab.models import lecun1989
+from reprolab.models import lecun1989, resnet
+from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models.macs import count_macs
+from reprolab.optimizers import AdaptiveClippingSGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 
-MODELS = {"lecun1989": lecun1989.build}
+MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 
 
@@ -34,16 +36,22 @@ def build_model(config, input_shape, classes, seed):
     """The configured network, in the configured precision (a Keras dtype policy: mixed policies
     compute in 16 bits and keep float32 weights)."""
     keras.config.set_dtype_policy(config.get("precision", "float32"))
-    model_config = config["model"]
-    return MODELS[model_config["name"]](
-        input_shape=input_shape,
-        classes=classes,
-        activation=model_config["activation"],
-        output_activation=model_config["output_activation"],
-        dropout=model_config["dropout"],
-        augment_shift_pixels=config["augment_shift_pixels"],
-        seed=seed,
-    )
+    settings = {key: value for key, value in config["model"].items() if key != "name"}
+    return MODELS[config["model"]["name"]](input_shape=input_shape, classes=classes, augment_shift_pixels=config["augment_shift_pixels"],
+                                           seed=seed, **settings)
+
+
+def initialize(model, config, x_train, seed):
+    """Model-specific steps at init; returns what they measured for train.json. Weight norm's
+    data-dependent init reads the first 64 training digits; residual nets get Brock et al.'s
+    signal-propagation probe on 64 Gaussian images."""
+    probe_size = 64
+    if config["model"].get("normalization") == "weightnorm":
+        initialize_weight_norm(model, x_train[:probe_size])
+    if config["model"]["name"] != "resnet":
+        return {}
+    gaussian = np.random.default_rng(seed).standard_normal((probe_size, *x_train.shape[1:])).astype("float32")
+    return {"signal_propagation": resnet.signal_propagation(model, gaussian)}
 
 
 def targets_for(loss_name, labels, classes):
@@ -70,7 +78,10 @@ def build_optimizer(config, total_steps):
         )
     if optimizer_config["name"] == "adamw":
         return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=optimizer_config.get("weight_decay", 0.0))
-    return keras.optimizers.SGD(learning_rate=learning_rate)
+    momentum = optimizer_config.get("momentum", 0.0)
+    if "adaptive_clipping" in optimizer_config:
+        return AdaptiveClippingSGD(clipping=optimizer_config["adaptive_clipping"], learning_rate=learning_rate, momentum=momentum)
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
 
 
 def error_percent(model, images, labels):
@@ -129,6 +140,7 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
     """Fits one model; returns the train.json record. Resumes from `backup_directory` if a killed
     run with the same `identity` (config, seed, data) left a checkpoint there."""
     model = build_model(config, data["x_train"].shape[1:], CLASSES, seed)
+    measured_at_init = initialize(model, config, data["x_train"], seed)
     trainer, fit_arguments = compile_trainer(config, model, data, seed)
     recorder = EpochRecorder(data, label)
     checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
@@ -152,6 +164,7 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
         "parameters": model.count_params(),
         "macs": count_macs(model),
         "wall_seconds": wall_seconds,
+        **measured_at_init,
     }
 
 

@@ -25,6 +25,24 @@ rule report:
         "{params.command} > {log} 2>&1"
 
 
+rule plot:
+    """Draw one of a study card's extra figures (error against a setting, signal propagation)."""
+    input:
+        job_inputs("plot"),
+    output:
+        report(PATHS["plot"], caption="../report/plot.rst", category="{study}"),
+    params:
+        command=job_command("plot"),
+    log:
+        log_path("plot", "{study}-{plot}"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
 rule index:
     """Write reports/index.md and index.html across studies."""
     input:

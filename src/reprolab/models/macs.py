@@ -6,6 +6,7 @@ import math
 import keras
 
 from reprolab.models.layers import SparseConv2D
+from reprolab.models.normalization import ScaledWSConv2D, WeightNormConv2D
 
 
 def layer_macs(layer):
@@ -15,6 +16,9 @@ def layer_macs(layer):
     if isinstance(layer, keras.layers.Conv2D):
         _, height, width, outputs = layer.output.shape
         return height * width * outputs * math.prod(layer.kernel_size) * layer.input.shape[-1]
+    if isinstance(layer, (ScaledWSConv2D, WeightNormConv2D)):
+        _, height, width, outputs = layer.output.shape
+        return height * width * outputs * layer.kernel_size ** 2 * layer.input.shape[-1]
     if isinstance(layer, keras.layers.Dense):
         return layer.input.shape[-1] * layer.units
     return 0

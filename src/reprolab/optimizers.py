@@ -1,0 +1,42 @@
+"""Gradient transforms Keras' optimizers lack: adaptive gradient clipping (Brock et al. 2021)."""
+
+import keras
+from keras import ops
+
+MINIMUM_WEIGHT_NORM = 1e-3  # ||W||* = max(||W||, 1e-3), so zero-initialised weights can still move
+
+
+def unitwise_norm(tensor):
+    """The norm of each unit: over all but the last (output) axis for kernels, of the whole
+    tensor for vectors and scalars (biases, gains), as in the NFNets reference code."""
+    if len(tensor.shape) <= 1:
+        return ops.sqrt(ops.sum(ops.square(tensor)))
+    return ops.sqrt(ops.sum(ops.square(tensor), axis=tuple(range(len(tensor.shape) - 1)), keepdims=True))
+
+
+def adaptive_clip(gradient, weight, clipping):
+    """Scales each unit's gradient G_i down to clipping * ||W_i||* / ||G_i|| when ||G_i|| / ||W_i||* > clipping."""
+    weight_norm = ops.maximum(unitwise_norm(weight), MINIMUM_WEIGHT_NORM)
+    gradient_norm = unitwise_norm(gradient)
+    maximum = weight_norm * clipping
+    clipped = gradient * (maximum / ops.maximum(gradient_norm, 1e-6))
+    return ops.where(gradient_norm > maximum, clipped, gradient)
+
+
+@keras.saving.register_keras_serializable(package="reprolab")
+class AdaptiveClippingSGD(keras.optimizers.SGD):
+    """SGD (with momentum) whose gradients are adaptively clipped unit-wise first, except those of
+    the variables under `unclipped_prefix` (the classifier layer, as the paper advises)."""
+
+    def __init__(self, clipping=0.01, unclipped_prefix="classifier", **kwargs):
+        super().__init__(**kwargs)
+        self.clipping, self.unclipped_prefix = float(clipping), unclipped_prefix
+
+    def apply(self, grads, trainable_variables=None):
+        variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        grads = [gradient if gradient is None or variable.path.startswith(self.unclipped_prefix)
+                 else adaptive_clip(gradient, variable, self.clipping) for gradient, variable in zip(grads, variables)]
+        return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        return {**super().get_config(), "clipping": self.clipping, "unclipped_prefix": self.unclipped_prefix}

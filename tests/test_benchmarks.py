@@ -1,0 +1,25 @@
+"""The benchmark runner works end to end on a tiny project (the figures themselves are in
+benchmarks/RESULTS.md, not asserted here)."""
+
+import importlib.util
+import sys
+
+import pytest
+
+from conftest import ROOT, run
+
+
+@pytest.mark.slow
+def test_benchmark_runner_writes_every_table_on_a_tiny_project(tiny_repo, tmp_path):
+    output = tmp_path / "RESULTS.md"
+    output.write_text("# Benchmark results\n\nan earlier section\n")
+    run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", "--pipeline", "--repo", str(tiny_repo), "--output", str(output)], tiny_repo)
+    text = output.read_text()
+    assert text.startswith("# Benchmark results\n\nan earlier section\n\n### Smoke run")
+    assert "Whole pipeline (`snakemake --cores all --forceall`, 11 jobs)" in text
+    for row in ("| no-op `snakemake --cores all` |", "| no-op `dvc status` |", "| `reprolab plan` |"):
+        assert row in text
+    for backend in ("tensorflow", "jax", "torch"):
+        if importlib.util.find_spec(backend):
+            assert f"| {backend} | cpu | `per-example loop (pipeline path)` |" in text
+            assert f"| {backend} | cpu | `plain fit(batch_size=1)` |" in text
