@@ -42,7 +42,12 @@ CARD = {
         {"text": "same beats better", "source": "fixture", "kind": "improves", "variant": "same", "over": "better"},
         {"text": "same beats base", "source": "fixture", "kind": "improves", "variant": "same", "over": "base"},
         {"text": "base reaches 6.00", "source": "fixture", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
+        {"text": "same matches base", "source": "fixture", "kind": "matches", "variant": "same", "over": "base", "tolerance": 1.0},
+        {"text": "better matches base", "source": "fixture", "kind": "matches", "variant": "better", "over": "base", "tolerance": 0.5},
+        {"text": "better beats base early", "source": "fixture", "kind": "improves", "variant": "better", "over": "base", "epoch": 1},
     ],
+    "plots": [{"name": "error_vs_epochs", "kind": "error_vs", "title": "fixture plot", "x": "epochs", "series": "loss",
+               "variants": ["base", "better", "broken"]}],
     "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
                                 "better": {"source": "fixture paper", "test_error": 2.5}}},
 }
@@ -86,6 +91,7 @@ def fixture_reports(tmp_path, monkeypatch):
         for seed, error in enumerate(errors):
             write_run(variant, seed, error, diverged=variant == "broken" and seed == 1)
     plan = planning.build_plan("params.yaml")
+    report.run_plot(plan, "fixture", "error_vs_epochs")
     report.run(plan, "fixture")
     report.run_index(plan)
     return tmp_path
@@ -149,7 +155,8 @@ def test_paired_comparisons_say_no_detectable_difference_when_the_interval_spans
 def test_claims_get_the_verdict_of_the_stated_rule(fixture_reports):
     verdicts = {claim["text"]: claim["verdict"] for claim in json.loads((fixture_reports / "reports/fixture/verdicts.json").read_text())["claims"]}
     assert verdicts == {"better beats base": "supported", "same beats better": "contradicted",
-                        "same beats base": "inconclusive", "base reaches 6.00": "inconclusive"}
+                        "same beats base": "inconclusive", "base reaches 6.00": "inconclusive",
+                        "same matches base": "supported", "better matches base": "contradicted", "better beats base early": "supported"}
     index = (fixture_reports / "reports/index.md").read_text()
     assert "## Reproducibility" in index and "**contradicted**" in index and report.VERDICT_RULE in index
 
@@ -157,12 +164,22 @@ def test_claims_get_the_verdict_of_the_stated_rule(fixture_reports):
 def test_html_is_one_self_contained_file(fixture_reports):
     page = (fixture_reports / "reports/fixture/report.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert len(images) == 4 and all(source.startswith("data:image/png;base64,") for source in images)
+    assert len(images) == 5 and all(source.startswith("data:image/png;base64,") for source in images)
     assert not re.search(r'(src|href)="(https?:)?//', page), "nothing is fetched from the network"
     assert "<td>[0.52, 5.48]</td>" in page
     assert 'href="fixture/report.html"' in (fixture_reports / "reports/index.html").read_text()
     for name in ("learning_curves", "test_error", "confusion", "misclassified"):
         assert (fixture_reports / f"reports/fixture/figures/{name}.png").read_bytes().startswith(b"\x89PNG")
+    assert (fixture_reports / "reports/fixture/plots/error_vs_epochs.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_claims_count_a_diverged_run_at_chance_from_the_epoch_it_diverged():
+    history = [{"epoch": epoch, "test_error_percent": str(10.0 - epoch)} for epoch in (1, 2, 3)]
+    runs = [{"seed": 0, "train": {"status": "ok", "diverged_epoch": None}, "metrics": {"test_error_percent": 6.5}, "history": history},
+            {"seed": 1, "train": {"status": "diverged", "diverged_epoch": 2}, "metrics": {}, "history": history[:2]}]
+    assert report.claim_errors(runs) == {0: 6.5, 1: report.CHANCE_ERROR}
+    assert report.claim_errors(runs, epoch=1) == {0: 9.0, 1: 9.0}
+    assert report.claim_errors(runs, epoch=2) == {0: 8.0, 1: report.CHANCE_ERROR}
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -186,7 +203,7 @@ def test_report_html_renders_in_headless_chromium(fixture_reports, tmp_path):
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert rows == 4, "one results row per variant"
-    assert len(images) == 4 and all(complete and width > 0 for complete, width in images), f"broken image: {images}"
+    assert len(images) == 5 and all(complete and width > 0 for complete, width in images), f"broken image: {images}"
     assert problems == []
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
     assert (tmp_path / "report.png").stat().st_size > 10_000

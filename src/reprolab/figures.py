@@ -98,25 +98,29 @@ def misclassified_grid(images, labels, predicted, title, target, limit=40):
 
 
 def error_against(lines, x_label, series_label, title, target):
-    """Mean test error with its 95% interval against a setting; `lines` maps a series value to
-    [(x, summary or None, diverged runs, runs)], a point labelled with its diverged count when any diverged."""
+    """Test error against a setting: each finished seed as a dot, their mean as a line per series;
+    `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]. Log scale, since
+    a run that fails to train sits near chance (90%) beside runs at a few percent."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
     for series, points in lines.items():
-        drawn = [(x, summary) for x, summary, _, _ in points if summary]
+        drawn = [(x, values) for x, values, _, _ in points if values]
+        color = None
         if drawn:
-            xs, summaries = zip(*drawn)
-            means = [summary["mean"] for summary in summaries]
-            spans = [[mean - (summary["low"] if summary["low"] is not None else mean) for mean, summary in zip(means, summaries)],
-                     [(summary["high"] if summary["high"] is not None else mean) - mean for mean, summary in zip(means, summaries)]]
-            axes.errorbar(xs, means, yerr=spans, marker="o", capsize=4, label=f"{series_label} = {series}")
-        for x, summary, diverged, total in points:
+            line, = axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", label=f"{series_label} = {series}")
+            color = line.get_color()
+            for x, values in drawn:
+                axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)
+        for x, values, diverged, total in points:
             if diverged:
-                axes.annotate(f"{diverged}/{total} diverged", (x, summary["mean"] if summary else 90.0), fontsize=7,
-                              textcoords="offset points", xytext=(4, 4))
+                axes.annotate(f"{diverged}/{total} diverged", (x, statistics.fmean(values) if values else 90.0), fontsize=7,
+                              color=color, textcoords="offset points", xytext=(4, 4))
+    axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
     axes.set_xlabel(x_label)
-    axes.set_ylabel("test error % (mean, 95% interval over finished seeds)")
+    axes.set_ylabel("test error % (dots: seeds; line: their mean)")
+    axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axes.set_title(title, fontsize=10)
-    axes.grid(True, alpha=0.3)
+    axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     _save(figure, target)
 

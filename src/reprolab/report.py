@@ -34,11 +34,12 @@ def _read_csv(file_path):
         return list(csv.DictReader(handle))
 
 
-def collect(params, study_name):
-    """The study (its settings and card) and, per variant, the per-seed metrics, train records and histories."""
+def collect(params, study_name, variants=None):
+    """The study (its settings and card) and, per variant (all, or those named), the per-seed
+    metrics, train records and histories."""
     study = {**params_config.study_settings(params, study_name), **params_config.read_card(study_name)}
     runs = {}
-    for variant in study["variants"]:
+    for variant in variants or study["variants"]:
         runs[variant] = []
         for seed in study["seeds"]:
             wildcards = {"study": study_name, "variant": variant, "seed": seed}
@@ -359,9 +360,8 @@ def _setting(config, dotted):
 
 def run_plot(plan, study_name, plot_name):
     """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
-    study, runs = collect(plan.params, study_name)
-    plot = next(plot for plot in study["plots"] if plot["name"] == plot_name)
-    runs = {variant: runs[variant] for variant in plot["variants"]}
+    plot = next(plot for plot in params_config.read_card(study_name)["plots"] if plot["name"] == plot_name)
+    study, runs = collect(plan.params, study_name, plot["variants"])
     target = path("plot", study=study_name, plot=plot_name)
     if plot["kind"] == "signal_propagation":
         figures.signal_propagation({variant: variant_runs[0]["train"]["signal_propagation"] for variant, variant_runs in runs.items()}, target)
@@ -370,7 +370,8 @@ def run_plot(plan, study_name, plot_name):
     for row in summarise(study, runs):
         config = params_config.resolve_variant(plan.params, study_name, row["variant"])
         diverged = sum(run["train"]["status"] == "diverged" for run in runs[row["variant"]])
-        lines.setdefault(_setting(config, plot["series"]), []).append((_setting(config, plot["x"]), row["test"], diverged, len(runs[row["variant"]])))
+        lines.setdefault(_setting(config, plot["series"]), []).append(
+            (_setting(config, plot["x"]), list(row["test_per_seed"].values()), diverged, len(runs[row["variant"]])))
     figures.error_against({series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()},
                           plot["x"], plot["series"], plot["title"], target)
 
