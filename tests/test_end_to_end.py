@@ -33,6 +33,23 @@ def run_records(repo, variant):
     return {path.as_posix(): path.read_text() for path in repo.glob(f"data/runs/tiny/{variant}/*/train.json")}
 
 
+def planned_jobs(repo):
+    """(rule, wildcards) of every job `snakemake -n` would run."""
+    jobs, rule = set(), None
+    for line in run("snakemake -n --cores 1", repo).stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            if rule:
+                jobs.add((rule, ""))
+            rule = line.split()[1].rstrip(":")
+        elif rule and line.strip().startswith("wildcards:"):
+            jobs.add((rule, line.split(":", 1)[1].strip()))
+            rule = None
+        elif rule and not line.strip():
+            jobs.add((rule, ""))
+            rule = None
+    return jobs
+
+
 def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     repo = tiny_repo
     run("snakemake --cores 2", repo)
@@ -60,6 +77,16 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     assert "Running stage 'train-tiny-adamw-0'" in output and "Running stage 'train-tiny-paper-0'" not in output
     assert run_records(repo, "paper") == untouched
     assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["epochs_completed"] == 3
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+    # Snakemake reruns on a param value change too, with the same granularity.
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=1))
+    assert planned_jobs(repo) == {("train", "study=tiny, variant=adamw, seed=0"), ("train", "study=tiny, variant=adamw, seed=1"),
+                                  ("evaluate", "study=tiny, variant=adamw, seed=0"), ("evaluate", "study=tiny, variant=adamw, seed=1"),
+                                  ("report", "study=tiny"), ("index", ""), ("all", "")}
+    run("snakemake --cores 2", repo)
+    assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["epochs_completed"] == 1
+    assert run_records(repo, "paper") == untouched
     assert UP_TO_DATE in run("dvc status", repo).stdout
 
     # A new variant, added to params.yaml only, is trained, evaluated and reported by Snakemake ...

@@ -6,7 +6,6 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from reprolab import train  # noqa: E402
 from reprolab.models import resnet  # noqa: E402
 from reprolab.models.normalization import ACTIVATION_GAINS, ScaledWSConv2D, WeightNormConv2D, initialize_weight_norm  # noqa: E402
 from reprolab.optimizers import AdaptiveClippingSGD, adaptive_clip  # noqa: E402

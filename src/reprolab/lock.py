@@ -14,11 +14,19 @@ def stale_finished_stages(plan):
 
 
 def commit_finished(plan):
-    """Runs `dvc commit --force` on those stages only: committing up-to-date stages would
-    re-checkout (and re-time) their outputs for nothing."""
-    stages = stale_finished_stages(plan)
+    """Records those stages in dvc.lock, in one pass and without relinking outputs: committing
+    up-to-date stages, or relinking, would touch outputs for nothing, and `dvc commit STAGE ...`
+    rewrites dvc.lock once per stage (measured: 1.5 s a stage with 120 stages)."""
+    from dvc.repo import Repo
+
+    stages = set(stale_finished_stages(plan))
     if not stages:
         print("dvc.lock is up to date")
         return
     print(f"recording {len(stages)} stages Snakemake built in dvc.lock (dvc commit)", flush=True)
-    subprocess.run(["dvc", "commit", "--force", "--quiet", *stages], check=True)
+    with Repo() as repo, repo.lock:
+        chosen = [stage for stage in repo.index.stages if stage.addressing in stages]
+        for stage in chosen:
+            stage.save()
+            stage.commit(relink=False)
+        chosen[0].dvcfile.dump_stages(chosen, update_pipeline=False)

@@ -5,6 +5,8 @@ The Snakefile and dvc.yaml are both derived from `build_plan`; nothing here impo
 """
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 import yaml
@@ -69,6 +71,7 @@ class Job:
     params: list
     threads: int = 1
     gpus: int = 0
+    settings: str = ""  # digest of the values of `params`: Snakemake reruns the job when it changes
 
     @property
     def name(self):
@@ -175,7 +178,18 @@ def build_plan(params_path="params.yaml"):
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))
-    return Plan(str(params_path), params, jobs)
+    return Plan(str(params_path), params, [dataclasses.replace(job, settings=_digest(params, job.params)) for job in jobs])
+
+
+def _digest(params, keys):
+    """A short hash of the values under these dotted keys: what DVC compares for a stage's params."""
+    values = {}
+    for key in keys:
+        node = params
+        for part in key.split("."):
+            node = node[part]
+        values[key] = node
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def dvc_stages(plan):

@@ -6,6 +6,11 @@ def job_inputs(stage):
 def job_command(stage):
     return lambda wildcards: PLAN.job(stage, **wildcards).command
 
+def job_settings(stage):
+    """The digest of the params values a job reads, as a rule param: Snakemake's `params` rerun
+    trigger then redoes the job when one of those values changes in params.yaml, as `dvc repro` does."""
+    return lambda wildcards: PLAN.job(stage, **wildcards).settings
+
 def job_gpus(stage):
     return lambda wildcards: PLAN.job(stage, **wildcards).gpus
 

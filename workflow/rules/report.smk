@@ -15,6 +15,7 @@ rule report:
         report(PATHS["misclassified_figure"], caption="../report/misclassified.rst", category="{study}"),
     params:
         command=job_command("report"),
+        settings=job_settings("report"),
     log:
         log_path("report", "{study}"),
     threads: 1
@@ -33,6 +34,7 @@ rule plot:
         report(PATHS["plot"], caption="../report/plot.rst", category="{study}"),
     params:
         command=job_command("plot"),
+        settings=job_settings("plot"),
     log:
         log_path("plot", "{study}-{plot}"),
     threads: 1
@@ -52,6 +54,7 @@ rule index:
         report(PATHS["index_html"], caption="../report/index.rst", category="index"),
     params:
         command=job_command("index"),
+        settings=job_settings("index"),
     log:
         log_path("index", "index"),
     threads: 1

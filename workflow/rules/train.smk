@@ -8,6 +8,7 @@ rule train:
         PATHS["train_info"],
     params:
         command=job_command("train"),
+        settings=job_settings("train"),
     log:
         log_path("train", "{study}-{variant}-{seed}"),
     threads: planning.TRAIN_THREADS
@@ -28,6 +29,7 @@ rule evaluate:
         PATHS["predictions"],
     params:
         command=job_command("evaluate"),
+        settings=job_settings("evaluate"),
     log:
         log_path("evaluate", "{study}-{variant}-{seed}"),
     threads: planning.TRAIN_THREADS

@@ -29,8 +29,7 @@ class _KernelConv2D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731
-        return (batch, shrink(height), shrink(width), self.filters)
+        return (batch, *(None if size is None else -(-size // self.strides) for size in (height, width)), self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides, "seed": self.seed}
