@@ -96,3 +96,12 @@ def test_expected_variances_grow_by_alpha_squared_and_reset_at_transitions():
     np.testing.assert_allclose(resnet.expected_variances(20), [1, 1 + a2, 1 + 2 * a2, 1 + 3 * a2, 1 + a2, 1 + 2 * a2, 1 + 3 * a2, 1 + a2, 1 + 2 * a2])
     with pytest.raises(ValueError, match="6n \\+ 2"):
         resnet.expected_variances(10)
+
+
+@pytest.mark.parametrize("normalization", ["nf", "weightnorm"])
+def test_same_shaped_kernels_start_different(normalization):
+    model = resnet.build((16, 16, 1), 10, depth=14, widths=[4, 4, 4], normalization=normalization, activation="relu",
+                         augment_shift_pixels=0, seed=0)
+    kernels = [numpy(layer.raw_kernel) for layer in model.layers if hasattr(layer, "raw_kernel") and layer.raw_kernel.shape == (3, 3, 4, 4)]
+    assert len(kernels) > 4
+    assert all(not np.allclose(first, second) for index, first in enumerate(kernels) for second in kernels[index + 1:])

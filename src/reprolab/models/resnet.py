@@ -55,11 +55,13 @@ class _Builder:
 
     def conv(self, x, filters, kernel_size, strides=1, after_activation=True):
         name = self._name("conv")
+        # A seed of its own per layer: one seed for all would give same-shaped kernels the same values.
+        seed = None if self.seed is None else 1000 * self.seed + self.count
         if self.free:
             gain = ACTIVATION_GAINS[self.activation] if after_activation else 1.0
-            return ScaledWSConv2D(filters, kernel_size, strides, activation_gain=gain, seed=self.seed, name=name)(x)
+            return ScaledWSConv2D(filters, kernel_size, strides, activation_gain=gain, seed=seed, name=name)(x)
         if self.normalization == "weightnorm":
-            return WeightNormConv2D(filters, kernel_size, strides, seed=self.seed, name=name)(x)
+            return WeightNormConv2D(filters, kernel_size, strides, seed=seed, name=name)(x)
         return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=self.normalization != "batchnorm", name=name)(x)
 
     def normalize_and_activate(self, x):
