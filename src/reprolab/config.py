@@ -41,6 +41,15 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def setting(tree, dotted):
+    """The value under a dotted key such as `model.depth`; KeyError when the path is not there."""
+    for part in dotted.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            raise KeyError(dotted)
+        tree = tree[part]
+    return tree
+
+
 def deep_merge(base, override):
     """Returns base with override's keys merged in recursively (override wins; dicts merge)."""
     merged = copy.deepcopy(base)
@@ -184,11 +193,10 @@ def _check_plots(params, study_name, card):
                 raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
             resolved = resolve_variant(params, study_name, variant)
             for key in [key for key in ("x", "series") if key in plot]:
-                node = resolved
-                for part in plot[key].split("."):
-                    if not isinstance(node, dict) or part not in node:
-                        raise ParamsError(f"{where}.{key}: variant '{variant}' has no setting '{plot[key]}' (a dotted key such as model.depth)")
-                    node = node[part]
+                try:
+                    setting(resolved, plot[key])
+                except KeyError:
+                    raise ParamsError(f"{where}.{key}: variant '{variant}' has no setting '{plot[key]}' (a dotted key such as model.depth)") from None
             if plot["kind"] == "signal_propagation" and resolved["model"]["name"] != "resnet":
                 raise ParamsError(f"{where}: signal propagation is measured for residual nets only; '{variant}' is {resolved['model']['name']}")
 

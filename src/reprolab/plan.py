@@ -111,13 +111,11 @@ def _existing_keys(params, candidates):
     """The dotted keys among candidates that exist in params (DVC refuses missing ones)."""
     found = []
     for key in candidates:
-        node = params
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            found.append(key)
+        try:
+            config.setting(params, key)
+        except KeyError:
+            continue
+        found.append(key)
     return found
 
 
@@ -183,12 +181,7 @@ def build_plan(params_path="params.yaml"):
 
 def _digest(params, keys):
     """A short hash of the values under these dotted keys: what DVC compares for a stage's params."""
-    values = {}
-    for key in keys:
-        node = params
-        for part in key.split("."):
-            node = node[part]
-        values[key] = node
+    values = {key: config.setting(params, key) for key in keys}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -352,12 +352,6 @@ def run(plan, study_name):
     return rows
 
 
-def _setting(config, dotted):
-    for part in dotted.split("."):
-        config = config[part]
-    return config
-
-
 def run_plot(plan, study_name, plot_name):
     """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
     plot = next(plot for plot in params_config.read_card(study_name)["plots"] if plot["name"] == plot_name)
@@ -369,9 +363,8 @@ def run_plot(plan, study_name, plot_name):
     lines = {}
     for row in summarise(study, runs):
         config = params_config.resolve_variant(plan.params, study_name, row["variant"])
-        diverged = sum(run["train"]["status"] == "diverged" for run in runs[row["variant"]])
-        lines.setdefault(_setting(config, plot["series"]), []).append(
-            (_setting(config, plot["x"]), list(row["test_per_seed"].values()), diverged, len(runs[row["variant"]])))
+        lines.setdefault(params_config.setting(config, plot["series"]), []).append(
+            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["diverged_runs"], len(runs[row["variant"]])))
     figures.error_against({series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()},
                           plot["x"], plot["series"], plot["title"], target)
 

@@ -23,13 +23,13 @@ from reprolab.plan import path
 
 MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
+CLASSES = 10
+HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
 def steps_per_execution(steps_per_epoch):
     """Mini-batch steps per compiled call: up to STEPS_PER_EXECUTION, and 1 on PyTorch (which runs eagerly)."""
     return 1 if keras.backend.backend() == "torch" else min(STEPS_PER_EXECUTION, steps_per_epoch)
-CLASSES = 10
-HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
 def build_model(config, input_shape, classes, seed):
