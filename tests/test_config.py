@@ -52,8 +52,54 @@ def test_param_keys_cover_only_what_a_variant_reads():
     assert not any("adamw" in key for key in paper)
 
 
+SEARCH_SPACE = {"seed": 3, "architectures": 6, "depth": [1, 2], "widths": [4, 8], "kernel_sizes": [3, 5],
+                "pooling": ["max", "none"], "dense_width": [0, 16], "activation": ["relu", "tanh"]}
+
+
+def search_study(params, **search_space):
+    """The tiny study turned into a sampled cnn search space with proxies (its hand variants dropped)."""
+    study = params["studies"]["tiny"]
+    study["base"]["model"] = {"name": "cnn", "widths": [4], "kernel_sizes": [3], "pooling": "max", "dense_width": 0, "activation": "relu"}
+    study["base"].update(loss="cross_entropy", batch_size=16)
+    for key in ("variants", "baseline", "full"):
+        study.pop(key)
+    study["search_space"] = {**SEARCH_SPACE, **search_space}
+    study["proxies"] = {"seeds": [0, 1], "batch_size": 8}
+    return params
+
+
+def test_a_search_space_draws_distinct_architectures_and_growing_it_keeps_the_earlier_ones():
+    first = config.sample_architectures(SEARCH_SPACE)
+    assert list(first) == [f"arch{index:03d}" for index in range(6)]
+    models = [variant["model"] for variant in first.values()]
+    assert len({str(model) for model in models}) == 6
+    assert all(len(model["widths"]) == len(model["kernel_sizes"]) and len(model["widths"]) in (1, 2) for model in models)
+    assert config.sample_architectures(SEARCH_SPACE) == first
+    grown = config.sample_architectures({**SEARCH_SPACE, "architectures": 9})
+    assert {name: grown[name] for name in first} == first
+    assert config.sample_architectures({**SEARCH_SPACE, "seed": 4}) != first
+
+
+def test_a_sampled_architecture_is_a_variant_whose_params_keys_leave_out_the_sample_size(params):
+    search_study(params)
+    resolved = config.resolve_variant(params, "tiny", "arch002")
+    assert resolved["model"] == config.sample_architectures(SEARCH_SPACE)["arch002"]["model"]
+    assert resolved["optimizer"] == params["studies"]["tiny"]["base"]["optimizer"]
+    keys = config.source_keys(params, "tiny", "arch002")
+    assert "studies.tiny.search_space.seed" in keys and "studies.tiny.search_space.widths" in keys
+    assert not any(key.endswith("architectures") for key in keys)
+    assert "studies.tiny.base.optimizer" in keys
+    assert "studies.tiny.base.optimizer" not in config.source_keys(params, "tiny", "arch002", only=("model", "loss"))
+
+
+def test_too_many_architectures_for_the_space_are_refused():
+    with pytest.raises(config.ParamsError, match="could not draw 100 distinct architectures"):
+        config.sample_architectures({**SEARCH_SPACE, "depth": [1], "widths": [4], "kernel_sizes": [3], "architectures": 100})
+
+
 def resnet_study(params, **model):
-    """The tiny study switched to a small ResNet with these model settings, in the base only."""
+    """The tiny study switched to a small ResNet (or, with `name`, another net) with these model
+    settings, in the base only."""
     study = params["studies"]["tiny"]
     study["base"]["model"] = {"name": "resnet", "widths": [4, 8, 16], "activation": "relu", **model}
     for variant in study["variants"].values():
@@ -65,7 +111,7 @@ BAD_PARAMS = [
     ("unknown key with a close match", lambda p: p["studies"]["tiny"]["base"].update(epocs=3),
      "studies.tiny.base: unknown key 'epocs' (did you mean 'epochs'?)"),
     ("unknown model name", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="vgg"),
-     "studies.tiny.base.model.name: 'vgg' is not allowed; choose one of lecun1989, resnet"),
+     "studies.tiny.base.model.name: 'vgg' is not allowed; choose one of lecun1989, resnet, cnn"),
     ("another model's settings missing", lambda p: p["studies"]["tiny"]["base"]["model"].update(name="resnet"),
      "studies.tiny.variants.adamw: model resnet needs model.depth, model.normalization, model.widths"),
     ("a setting the model does not take", lambda p: p["studies"]["tiny"]["base"]["model"].update(depth=20),
@@ -89,6 +135,11 @@ BAD_PARAMS = [
      "studies.tiny.variants.adamw.extends: unknown variant 'papr' (did you mean 'paper'?)"),
     ("full overlay of an unknown variant", lambda p: p["studies"]["tiny"]["full"]["variants"].update(adam={"epochs": 3}),
      "studies.tiny.full.variants.adam: not a variant of the study"),
+    ("proxies of a network that is not a chain", lambda p: p["studies"]["tiny"].update(proxies={"seeds": [0], "batch_size": 8}),
+     "zero-cost proxies are scored for chain networks (model cnn), not lecun1989"),
+    ("cnn with a kernel size missing", lambda p: resnet_study(p, name="cnn", widths=[4, 8], kernel_sizes=[3], pooling="max", dense_width=0),
+     "model.widths [4, 8] and model.kernel_sizes [3]: give one kernel size per convolution"),
+    ("a search space choice left empty", lambda p: search_study(p, pooling=[]), "studies.tiny.search_space.pooling: [] should be non-empty"),
     ("extends cycle", lambda p: (p["studies"]["tiny"]["variants"]["adamw"].update(extends="paper"),
                                  p["studies"]["tiny"]["variants"].update(paper={"extends": "adamw"})),
      "`extends` forms a cycle"),
@@ -146,8 +197,11 @@ def test_a_study_without_a_card_is_refused(tmp_path, params):
     ({"text": "t", "source": "s", "kind": "reproduces", "variant": "adamw", "tolerance": 1},
      "claims.2: a `reproduces` claim needs references.variants.adamw.test_error"),
     ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw"}, "claims.2: 'over' is a required property"),
+    ({"text": "t", "source": "s", "kind": "beats", "proxy": "synflow", "over": "params"},
+     "claims.2: a claim about proxies needs studies.tiny.proxies in params.yaml"),
+    ({"text": "t", "source": "s", "kind": "correlates", "proxy": "synflow"}, "claims.2: 'at_least' is a required property"),
 ])
-def test_card_claims_must_name_variants_and_published_values(tmp_path, params, claim, message):
+def test_card_claims_must_name_variants_proxies_and_published_values(tmp_path, params, claim, message):
     target = write(tmp_path, params)
     card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
     card = yaml.safe_load(card_path.read_text())
@@ -156,3 +210,12 @@ def test_card_claims_must_name_variants_and_published_values(tmp_path, params, c
     with pytest.raises(config.ParamsError) as error:
         config.read_params(target)
     assert message in str(error.value) and "workflow/studies/tiny.yaml" in str(error.value)
+
+
+def test_a_proxy_claim_must_name_a_scored_proxy(tmp_path, params):
+    target = write(tmp_path, search_study(params))
+    card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
+    card_path.write_text(yaml.safe_dump({"title": "t", "claims": [
+        {"text": "t", "source": "s", "kind": "correlates", "proxy": "synflw", "at_least": 0.5}]}))
+    with pytest.raises(config.ParamsError, match="claims.0.proxy: unknown proxy 'synflw'"):
+        config.read_params(target)

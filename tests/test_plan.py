@@ -35,6 +35,17 @@ def test_a_card_plot_is_a_job_reading_only_its_variants_runs_and_feeding_the_rep
     assert depth.outputs["plot"] in report.inputs
 
 
+def test_a_search_space_is_a_train_and_evaluate_job_per_drawn_architecture_and_one_proxies_job():
+    jobs = [job for job in plan.build_plan(ROOT / "params.yaml").jobs if job.wildcards.get("study") == "zero_cost_nas"]
+    trained = {job.wildcards["variant"] for job in jobs if job.stage == "train"}
+    assert len(trained) >= 60 and trained == {job.wildcards["variant"] for job in jobs if job.stage == "evaluate"}
+    (proxies,) = [job for job in jobs if job.stage == "proxies"]
+    assert proxies.inputs == ["data/prepared/usps.npz", "data/prepared/usps.json"]  # scored at init: no training needed
+    assert "studies.zero_cost_nas.search_space.architectures" in proxies.params
+    readers = [job for job in jobs if proxies.outputs["proxies"] in job.inputs]
+    assert {job.stage for job in readers} == {"report", "plot"}
+
+
 def test_planning_imports_neither_keras_nor_tensorflow():
     code = "import sys; from reprolab import plan; plan.build_plan('params.yaml'); print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -27,6 +27,8 @@ def parse_arguments(argv):
     prepare.add_argument("--dataset", required=True)
     _study_job_arguments(commands.add_parser("train", help="train one variant x seed"))
     _study_job_arguments(commands.add_parser("evaluate", help="evaluate one trained variant x seed"))
+    proxies = commands.add_parser("proxies", help="score the zero-cost proxies of a study's architectures at initialisation")
+    proxies.add_argument("--study", required=True)
     report = commands.add_parser("report", help="write reports/<study>/")
     report.add_argument("--study", required=True)
     plot = commands.add_parser("plot", help="draw one of a study card's extra figures")
@@ -102,6 +104,15 @@ def run_stage(arguments, plan):
         print(f"{command} {arguments.study}/{arguments.variant}/seed{arguments.seed}: "
               + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in result.items()
                           if key in ("status", "test_error_percent", "train_error_percent", "wall_seconds", "epochs_completed")))
+    elif command == "proxies":
+        _require(plan, "proxies", study=arguments.study)
+        from reprolab import runtime
+
+        runtime.configure(planning.TRAIN_THREADS, 0, plan.params.get("accelerator", "cpu"))
+        from reprolab import proxies
+
+        record = proxies.run(plan, arguments.study)
+        print(f"proxies {arguments.study}: {len(record['variants'])} architectures x {len(record['seeds'])} init seeds in {record['seconds']:.1f}s")
     elif command == "report":
         from reprolab import report
 

@@ -5,7 +5,9 @@ imports this on every parse."""
 
 import copy
 import difflib
+import functools
 import json
+import random
 from pathlib import Path
 
 import yaml
@@ -20,7 +22,13 @@ TRAIN_EXAMPLES = {"usps": 7291, "digits": 1297}
 TEST_EXAMPLES = {"usps": 2007, "digits": 500}
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
 MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
-                  "resnet": {"depth", "widths", "normalization", "activation"}}
+                  "resnet": {"depth", "widths", "normalization", "activation"},
+                  "cnn": {"widths", "kernel_sizes", "pooling", "dense_width", "activation"}}
+# The zero-cost proxies proxies.py scores for every network (ranking.py adds their `vote`).
+PROXIES = ("params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot")
+# A search space's choices (params `search_space`) besides its seed and size; `depth` is the number
+# of convolutions, each drawing its own width and kernel size.
+SEARCH_CHOICES = ("depth", "widths", "kernel_sizes", "pooling", "dense_width", "activation")
 
 
 class ParamsError(ValueError):
@@ -122,13 +130,14 @@ def _schema_message(error):
 
 def validate(params, source="params.yaml"):
     """The cross-references the params schema cannot express, and each study's card."""
-    for study_name, study in params["studies"].items():
+    for study_name, raw_study in params["studies"].items():
+        study = study_settings(params, study_name)
         if study["dataset"] not in params["datasets"]:
             raise ParamsError(
                 f"{source}: studies.{study_name}.dataset: unknown dataset '{study['dataset']}'; "
                 f"declared datasets: {', '.join(sorted(params['datasets']))}"
             )
-        for variant_name in study.get("full", {}).get("variants", {}):
+        for variant_name in raw_study.get("full", {}).get("variants", {}):
             if variant_name not in study["variants"]:
                 raise ParamsError(
                     f"{source}: studies.{study_name}.full.variants.{variant_name}: not a variant of the study; "
@@ -145,6 +154,12 @@ def validate(params, source="params.yaml"):
                     f"{train_examples} training examples of dataset '{study['dataset']}'; use at most {train_examples}"
                 )
             _check_model(resolved, where)
+            if "proxies" in study and resolved["model"]["name"] != "cnn":
+                raise ParamsError(f"{where}: zero-cost proxies are scored for chain networks (model cnn), not {resolved['model']['name']}; "
+                                  f"remove studies.{study_name}.proxies or use model cnn")
+        if "baseline" in study and study["baseline"] not in study["variants"]:
+            raise ParamsError(f"{source}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the variants "
+                              f"({', '.join(study['variants'])})")
         _check_card(params, study_name, Path(source).parent)
 
 
@@ -159,6 +174,11 @@ def _check_model(resolved, where):
         raise ParamsError(f"{where}: model {model['name']} does not take model.{', model.'.join(unknown)}; it takes {', '.join(sorted(expected))}")
     if model["name"] == "resnet" and (model["depth"] - 2) % 6:
         raise ParamsError(f"{where}: model.depth {model['depth']} is not 6n + 2; use 8, 14, 20, 32, 56, ...")
+    if model["name"] == "resnet" and len(model["widths"]) != 3:
+        raise ParamsError(f"{where}: model.widths {model['widths']}: resnet has three stages; give three widths")
+    if model["name"] == "cnn" and len(model["widths"]) != len(model["kernel_sizes"]):
+        raise ParamsError(f"{where}: model.widths {model['widths']} and model.kernel_sizes {model['kernel_sizes']}: "
+                          "give one kernel size per convolution")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
 
@@ -166,11 +186,14 @@ def _check_model(resolved, where):
 def _check_card(params, study_name, root):
     """A card's claims and plots must name declared variants, a reproduced figure needs its published
     value, and a claim about an epoch must lie within training."""
-    study = params["studies"][study_name]
+    study = study_settings(params, study_name)
     card = read_card(study_name, root)
     _check_plots(params, study_name, card)
     for index, claim in enumerate(card.get("claims", [])):
         where = f"{CARD_PATH.format(study=study_name)}: claims.{index}"
+        if "proxy" in claim:
+            _check_proxy_claim(params, study_name, claim, where)
+            continue
         for key in ("variant", "over"):
             if key in claim and claim[key] not in study["variants"]:
                 raise ParamsError(f"{where}.{key}: unknown variant '{claim[key]}'; variants: {', '.join(study['variants'])}")
@@ -183,12 +206,24 @@ def _check_card(params, study_name, root):
             raise ParamsError(f"{where}: a `reproduces` claim needs references.variants.{claim['variant']}.test_error")
 
 
+def _check_proxy_claim(params, study_name, claim, where):
+    """A claim about proxies needs a study that scores them, and names proxies it scores."""
+    if "proxies" not in params["studies"][study_name]:
+        raise ParamsError(f"{where}: a claim about proxies needs studies.{study_name}.proxies in params.yaml")
+    ranked = PROXIES + ("vote",)
+    for key in ("proxy", "over", "with"):
+        if key in claim and claim[key] not in ranked + (("accuracy",) if key == "with" else ()):
+            raise ParamsError(f"{where}.{key}: unknown proxy '{claim[key]}'; proxies: {', '.join(ranked)}")
+
+
 def _check_plots(params, study_name, card):
     """A card's plots must name declared variants, and settings those variants have."""
     study = study_settings(params, study_name)
     for index, plot in enumerate(card.get("plots", [])):
         where = f"{CARD_PATH.format(study=study_name)}: plots.{index}"
-        for variant in plot["variants"]:
+        if plot["kind"] == "proxies" and "proxies" not in study:
+            raise ParamsError(f"{where}: a proxies plot needs studies.{study_name}.proxies in params.yaml")
+        for variant in plot_variants(study, plot):
             if variant not in study["variants"]:
                 raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
             resolved = resolve_variant(params, study_name, variant)
@@ -201,12 +236,55 @@ def _check_plots(params, study_name, card):
                 raise ParamsError(f"{where}: signal propagation is measured for residual nets only; '{variant}' is {resolved['model']['name']}")
 
 
+def plot_variants(study, plot):
+    """The variants a card's plot draws: those it names, or all of the study's."""
+    return plot.get("variants") or list(study["variants"])
+
+
 def study_settings(params, study_name):
-    """The study's block with its `full` overlay applied when params say `scale: full`."""
+    """The study's block with its `full` overlay applied when params say `scale: full`, and its
+    variants: those declared, then the architectures its `search_space` samples."""
     study = {key: value for key, value in params["studies"][study_name].items() if key != "full"}
     if params.get("scale", "default") == "full":
         study = deep_merge(study, params["studies"][study_name].get("full", {}))
+    study["variants"] = dict(study.get("variants", {}))
+    if "search_space" in study:
+        study["variants"].update(copy.deepcopy(_sampled(json.dumps(study["search_space"], sort_keys=True))))
     return study
+
+
+@functools.lru_cache(maxsize=8)
+def _sampled(search_space_json):
+    """sample_architectures, drawn once per process for each search space (the plan asks often)."""
+    return sample_architectures(json.loads(search_space_json))
+
+
+def sample_architectures(search_space):
+    """`architectures` distinct cnn architectures drawn from the search space by one seeded
+    generator, named arch000, arch001, ...: the first N are the same for any larger N, so growing
+    the sample only adds jobs. Each is a variant block overriding the study's model."""
+    generator = random.Random(search_space["seed"])
+    sampled, seen = {}, set()
+    attempts = 0
+    while len(sampled) < search_space["architectures"]:
+        attempts += 1
+        if attempts > 100 * search_space["architectures"]:
+            raise ParamsError(f"search_space: could not draw {search_space['architectures']} distinct architectures "
+                              f"(only {len(sampled)} exist in this space); lower architectures or widen the choices")
+        depth = generator.choice(search_space["depth"])
+        model = {
+            "name": "cnn",
+            "widths": [generator.choice(search_space["widths"]) for _ in range(depth)],
+            "kernel_sizes": [generator.choice(search_space["kernel_sizes"]) for _ in range(depth)],
+            "pooling": generator.choice(search_space["pooling"]),
+            "dense_width": generator.choice(search_space["dense_width"]),
+            "activation": generator.choice(search_space["activation"]),
+        }
+        key = json.dumps(model, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            sampled[f"arch{len(sampled):03d}"] = {"model": model}
+    return sampled
 
 
 def extends_chain(study, study_name, variant_name):
@@ -236,8 +314,12 @@ def _layers(params, study_name, variant_name):
     layers = [(f"{prefix}.base", raw["base"])]
     if full and "base" in raw.get("full", {}):
         layers.append((f"{prefix}.full.base", raw["full"]["base"]))
-    for name in extends_chain(study_settings(params, study_name), study_name, variant_name):
-        layers.append((f"{prefix}.variants.{name}", raw["variants"].get(name) or {}))
+    study = study_settings(params, study_name)
+    for name in extends_chain(study, study_name, variant_name):
+        if name not in raw.get("variants", {}):  # drawn from the search space
+            layers.append((f"{prefix}.search_space", study["variants"][name]))
+            continue
+        layers.append((f"{prefix}.variants.{name}", raw["variants"][name] or {}))
         if full and name in raw.get("full", {}).get("variants", {}):
             layers.append((f"{prefix}.full.variants.{name}", raw["full"]["variants"][name] or {}))
     return [(key, {k: v for k, v in settings.items() if k != "extends"}) for key, settings in layers]
@@ -252,22 +334,29 @@ def resolve_variant(params, study_name, variant_name):
     return config
 
 
-def source_keys(params, study_name, variant_name):
+def source_keys(params, study_name, variant_name, only=None):
     """The params keys a variant's config is read from: its own block(s) whole, from the base and its
-    ancestors only the leaves it does not override (editing a sibling reruns nothing here), and
-    `scale` when a `full` overlay would change it."""
+    ancestors only the leaves it does not override (editing a sibling reruns nothing here), the
+    sampler's keys (not its size) for an architecture drawn from the search space, and `scale` when
+    a `full` overlay would change it. `only` (config keys such as "model") keeps the inherited
+    keys those settings come from."""
     layers = _layers(params, study_name, variant_name)
     own_prefixes = (f"studies.{study_name}.variants.{variant_name}", f"studies.{study_name}.full.variants.{variant_name}")
+    sampled = f"studies.{study_name}.search_space"
     sources = {}
     for key, settings in layers:
         leaves = _leaf_paths(settings)
         sources = {leaf: source for leaf, source in sources.items() if not any(leaf[:len(path)] == path for path in leaves)}
-        sources.update({path: ".".join((key, *path)) for path in leaves})
+        sources.update({path: ".".join((key, *path)) for path in leaves if only is None or path[0] in only})
     own = [key for key, _ in layers if key in own_prefixes]
     inherited = []
     for key, settings in layers:
-        if key not in own_prefixes:
-            used = {leaf for leaf, source in sources.items() if source == ".".join((key, *leaf))}
+        used = {leaf for leaf, source in sources.items() if source == ".".join((key, *leaf))}
+        if key in own_prefixes or not used:
+            continue
+        if key == sampled:
+            inherited += [f"{sampled}.{choice}" for choice in ("seed", *SEARCH_CHOICES)]
+        else:
             inherited += [".".join((key, *path)) for path in _covering_paths(settings, used)]
     full_layers = _layers({**params, "scale": "full"}, study_name, variant_name)
     scale = ["scale"] if "scale" in params and any(".full." in key for key, _ in full_layers) else []

@@ -1,6 +1,7 @@
 """The report's PNG figures (matplotlib, no display): learning curves, a bar chart of test error
 with 95% intervals, the best variant's confusion matrix and a grid of its misclassified images;
-and the cards' extra plots: error against a setting, signal propagation at initialisation."""
+and the cards' extra plots: error against a setting, signal propagation at initialisation, zero-cost
+proxies against trained accuracy."""
 
 import statistics
 
@@ -12,6 +13,10 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reprolab.atomic import atomic_path  # noqa: E402
+
+
+LEGEND_LIMIT = 15  # more variants than this (a sampled search space) make a legend unreadable
+MAX_WIDTH = 20  # inches: a bar per variant beyond this gets narrower bars instead of a wider figure
 
 
 def _save(figure, target):
@@ -42,13 +47,14 @@ def learning_curves(runs, target):
         axes.grid(True, which="both", alpha=0.3)
     error_axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     error_axes.tick_params(axis="y", which="minor", labelsize=7)
-    error_axes.legend(fontsize=8)
+    if len(runs) <= LEGEND_LIMIT:
+        error_axes.legend(fontsize=8)
     _save(figure, target)
 
 
 def error_bars(rows, target):
     """Mean test error per variant with its 95% interval, and the published value where there is one."""
-    figure, axes = plt.subplots(figsize=(max(5, 1.1 * len(rows) + 2), 4))
+    figure, axes = plt.subplots(figsize=(min(max(5, 1.1 * len(rows) + 2), MAX_WIDTH), 4))
     positions = np.arange(len(rows))
     means = [row["test"]["mean"] for row in rows]
     lower = [row["test"]["mean"] - row["test"]["low"] if row["test"]["low"] is not None else 0 for row in rows]
@@ -57,7 +63,8 @@ def error_bars(rows, target):
     published = [(position, row["reference_test_error"]) for position, row in zip(positions, rows) if row["reference_test_error"] is not None]
     if published:
         axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=3, label="published")
-    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=20)
+    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=20 if len(rows) <= LEGEND_LIMIT else 90,
+                    fontsize=None if len(rows) <= LEGEND_LIMIT else 7)
     axes.set_ylabel("test error %")
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize=8)
@@ -139,6 +146,29 @@ def signal_propagation(profiles, target):
         axes.set_yscale("log")
         axes.grid(True, which="both", alpha=0.3)
     square_axes.legend(fontsize=7)
+    _save(figure, target)
+
+
+def proxies_against_accuracy(accuracy, scores, title, target):
+    """One panel per proxy: its score at initialisation against trained accuracy, one point per
+    architecture, with the Spearman rho in the panel's title (symlog axes: scores span decades)."""
+    from reprolab.ranking import spearman
+
+    columns = 3
+    rows = -(-len(scores) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
+    for panel, (name, values) in zip(axes.flat, scores.items()):
+        panel.scatter(values, accuracy, s=14, alpha=0.8)
+        panel.set_title(f"{name}: Spearman ρ = {spearman(values, accuracy):.2f}", fontsize=10)
+        magnitudes = np.abs(np.asarray(values, float))
+        if magnitudes.max() > 10 * max(magnitudes.min(), 1e-300):  # spans decades
+            panel.set_xscale("symlog", linthresh=max(float(np.percentile(magnitudes, 10)), 1e-12))
+        panel.set_xlabel(f"{name} at initialisation", fontsize=8)
+        panel.set_ylabel("test accuracy % after training", fontsize=8)
+        panel.grid(True, alpha=0.3)
+    for panel in list(axes.flat)[len(scores):]:
+        panel.axis("off")
+    figure.suptitle(title)
     _save(figure, target)
 
 

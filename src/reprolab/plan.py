@@ -27,6 +27,7 @@ PATHS = {
     "backup": RUN + "/backup",
     "metrics": RUN + "/metrics.json",
     "predictions": RUN + "/predictions.npz",
+    "proxies": "data/runs/{study}/proxies.json",
     "card": config.CARD_PATH,
     "report": "reports/{study}/README.md",
     "report_html": "reports/{study}/report.html",
@@ -47,6 +48,7 @@ STAGE_OUTPUTS = {
     "prepare": ["prepared", "prepared_meta"],
     "train": ["model", "history", "train_info"],
     "evaluate": ["metrics", "predictions"],
+    "proxies": ["proxies"],
     "report": ["report", "report_html", "summary", "study_metrics", "verdicts", "curves",
                "curves_figure", "errors_figure", "confusion_figure", "misclassified_figure"],
     "plot": ["plot"],
@@ -138,11 +140,6 @@ def build_plan(params_path="params.yaml"):
     for study_name in params["studies"]:
         study = config.study_settings(params, study_name)
         prepared = [path("prepared", dataset=study["dataset"]), path("prepared_meta", dataset=study["dataset"])]
-        if study["baseline"] not in study["variants"]:
-            raise config.ParamsError(
-                f"{params_path}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the "
-                f"variants ({', '.join(study['variants'])})"
-            )
         run_outputs, variant_outputs = [], {}
         for variant_name in study["variants"]:
             variant_keys = config.source_keys(params, study_name, variant_name) + _existing_keys(params, ["accelerator"])
@@ -159,20 +156,30 @@ def build_plan(params_path="params.yaml"):
                 outputs = [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
                 run_outputs += outputs
                 variant_outputs.setdefault(variant_name, []).extend(outputs)
+        proxy_outputs = []
+        if "proxies" in study:
+            # One job scores every architecture: in its own process each would spend longer importing Keras than scoring.
+            wildcards = {"study": study_name}
+            keys = [key for variant_name in study["variants"] for key in config.source_keys(params, study_name, variant_name, only=("model", "loss"))]
+            proxies = Job("proxies", wildcards, _command("proxies", params_path, **wildcards), prepared, _outputs("proxies", wildcards),
+                          list(dict.fromkeys(keys + _existing_keys(params, [f"studies.{study_name}.search_space.architectures",
+                                                                             f"studies.{study_name}.proxies"]))))
+            jobs.append(proxies)
+            proxy_outputs = [proxies.outputs["proxies"]]
         card_path = path("card", study=study_name)
         plots = []
         for plot in config.read_card(study_name, Path(params_path).parent).get("plots", []):
             wildcards = {"study": study_name, "plot": plot["name"]}
             plots.append(Job("plot", wildcards, _command("plot", params_path, **wildcards),
-                             [card_path] + [output for variant in plot["variants"] for output in variant_outputs[variant]],
-                             _outputs("plot", wildcards), []))
+                             [card_path] + [output for variant in config.plot_variants(study, plot) for output in variant_outputs[variant]]
+                             + (proxy_outputs if plot["kind"] == "proxies" else []), _outputs("plot", wildcards), []))
         jobs += plots
         wildcards = {"study": study_name}
         # The report also depends on the study's variants and seeds, so that adding one makes
         # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
-        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "full")])
+        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "search_space", "proxies", "full")])
         jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name),
-                        [card_path] + prepared + run_outputs + [job.outputs["plot"] for job in plots],
+                        [card_path] + prepared + run_outputs + proxy_outputs + [job.outputs["plot"] for job in plots],
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))

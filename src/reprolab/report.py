@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from reprolab import config as params_config
-from reprolab import document, figures, stats
+from reprolab import document, figures, ranking, stats
 from reprolab.atomic import write_json, write_text
 from reprolab.plan import path
 
@@ -50,6 +50,16 @@ def collect(params, study_name, variants=None):
                 "history": _read_csv(path("history", **wildcards)),
             })
     return study, runs
+
+
+def proxy_inputs(study_name, runs):
+    """Per architecture (variant), its trained accuracy (100 - test error, mean over seeds, a
+    diverged run at chance) and, per proxy init seed, every proxy's score: what ranking.analyse reads."""
+    record = json.loads(Path(path("proxies", study=study_name)).read_text())
+    accuracy = [100.0 - float(np.mean(list(claim_errors(variant_runs).values()) or [CHANCE_ERROR])) for variant_runs in runs.values()]
+    scores = {seed: {name: [record["variants"][variant]["scores"][seed][name] for variant in runs] for name in params_config.PROXIES}
+              for seed in record["seeds"]}
+    return accuracy, scores
 
 
 def run_status(run):
@@ -129,11 +139,15 @@ def claim_errors(variant_runs, epoch=None):
     return errors
 
 
-def judge_claims(study, rows, runs):
-    """Each declared claim with the measured quantity, its interval and the verdict by VERDICT_RULE."""
+def judge_claims(study, rows, runs, proxy_analysis=None):
+    """Each declared claim with the measured quantity, its interval and the verdict by VERDICT_RULE
+    (claims about proxies by ranking.judge)."""
     by_variant = {row["variant"]: row for row in rows}
     verdicts = []
     for claim in study.get("claims", []):
+        if claim["kind"] in ranking.CLAIM_KINDS:
+            verdicts.append(ranking.judge(claim, proxy_analysis))
+            continue
         row = by_variant[claim["variant"]]
         if claim["kind"] == "reproduces":
             reference = row["reference_test_error"]
@@ -209,7 +223,51 @@ def _per_seed(values, runs):
     return " ".join(f"{values[run['seed']]:.2f}" if run["seed"] in values else f"({run_status(run)})" for run in runs)
 
 
-def build_document(study, runs, rows, comparisons, verdicts, source):
+def proxy_blocks(analysis):
+    """The report's section on zero-cost proxies: rank correlations with accuracy beside the
+    published ones, against params and FLOPs, top-k hits and noise over init seeds."""
+    rows = analysis["rows"]
+
+    def estimate(value, interval):
+        return "" if value is None else f"{value:.2f}" + ("" if interval[0] is None else f" [{interval[0]:.2f}, {interval[1]:.2f}]")
+
+    first, seeds = analysis["seeds"][0], ", ".join(map(str, analysis["seeds"]))
+    return [
+        document.heading(2, "Zero-cost proxies"),
+        document.paragraph(
+            f"{analysis['architectures']} architectures. Each proxy is scored at initialisation on one fixed batch; the correlations "
+            f"use its scores at init seed {first} against trained accuracy (100 − test error, mean over training seeds), with "
+            f"bootstrap 95% intervals over architectures ({ranking.RESAMPLES} resamples). `vote` is the majority of "
+            f"{', '.join(ranking.VOTERS)}. Published ρ: NAS-Bench-201 CIFAR-10, a different search space and a full training "
+            f"budget. Noise: ρ over init seeds {seeds} (mean ± sd) and the mean rank agreement between init seeds."),
+        document.table(
+            ["proxy", "Spearman ρ [95%]", "published ρ", "Kendall τ [95%]", "ρ with params", "ρ with FLOPs",
+             "ρ − ρ(params) [95%]", "ρ − ρ(FLOPs) [95%]", f"top-{ranking.TOP} hits", "ρ over init seeds", "init-seed agreement"],
+            [[f"`{row['proxy']}`", estimate(row["spearman"], row["spearman_interval"]), _number(row["published_spearman"]),
+              estimate(row["kendall"], row["kendall_interval"]), _number(row["spearman_with_params"]), _number(row["spearman_with_flops"]),
+              estimate(*row["minus_params"]), estimate(*row["minus_flops"]), f"{row['top_hits']:.0%}",
+              f"{row['spearman_over_seeds'][0]:.2f} ± {row['spearman_over_seeds'][1]:.2f}", _number(row["seed_agreement"])] for row in rows]),
+        document.paragraph(ranking.beats_baselines(analysis)),
+    ]
+
+
+def _comparison_blocks(study, comparisons):
+    """The section comparing each variant with the baseline."""
+    return [
+        document.heading(2, f"Each variant against the baseline `{study['baseline']}`"),
+        document.paragraph(
+            "Difference in test error (variant − baseline, percentage points) paired over the seeds both finished, with its "
+            "95% t-interval and the paired t-test's two-sided p-value. Where the interval spans zero the report says "
+            "\"no detectable difference\" instead of ranking the noise."),
+        document.table(
+            ["variant", "difference", "95% interval", "p-value", "seeds", "reading"],
+            [[f"`{item['variant']}`", _signed(item["difference"] and item["difference"]["mean"]), _interval(item["difference"]),
+              "" if not item["difference"] or item["difference"]["p_value"] is None else f"{item['difference']['p_value']:.3f}",
+              "" if not item["difference"] else len(item["difference"]["seeds"]), item["reading"]] for item in comparisons]),
+    ]
+
+
+def build_document(study, runs, rows, comparisons, verdicts, source, proxy_analysis=None):
     """The study report's blocks, shared by the Markdown and the HTML."""
     best = best_row(rows)
     blocks = [document.heading(1, study["title"])]
@@ -218,7 +276,8 @@ def build_document(study, runs, rows, comparisons, verdicts, source):
     if verdicts:
         blocks.append(document.bullets([f"Claim: {claim['text']} ({claim['source']}): **{claim['verdict']}**" for claim in verdicts]))
     blocks.append(document.paragraph(
-        f"Dataset `{study['dataset']}`, seeds {', '.join(map(str, study['seeds']))}, baseline `{study['baseline']}`. "
+        f"Dataset `{study['dataset']}`, seeds {', '.join(map(str, study['seeds']))}"
+        + (f", baseline `{study['baseline']}`. " if "baseline" in study else ". ") +
         "Errors are in percent: mean ± standard deviation over the seeds that finished, the 95% t-interval of the mean, "
         "then each seed's value. Published values are blank where the literature gives none. Generated by "
         "`reprolab report`; do not edit."))
@@ -231,16 +290,10 @@ def build_document(study, runs, rows, comparisons, verdicts, source):
           _number(row["reference_test_error"]), _number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
           f"{row['wall_seconds_mean']:.0f}", f"{row['diverged_runs']}/{len(runs[row['variant']])}", row["status"]] for row in rows]))
-    blocks.append(document.heading(2, f"Each variant against the baseline `{study['baseline']}`"))
-    blocks.append(document.paragraph(
-        "Difference in test error (variant − baseline, percentage points) paired over the seeds both finished, with its "
-        "95% t-interval and the paired t-test's two-sided p-value. Where the interval spans zero the report says "
-        "\"no detectable difference\" instead of ranking the noise."))
-    blocks.append(document.table(
-        ["variant", "difference", "95% interval", "p-value", "seeds", "reading"],
-        [[f"`{item['variant']}`", _signed(item["difference"] and item["difference"]["mean"]), _interval(item["difference"]),
-          "" if not item["difference"] or item["difference"]["p_value"] is None else f"{item['difference']['p_value']:.3f}",
-          "" if not item["difference"] else len(item["difference"]["seeds"]), item["reading"]] for item in comparisons]))
+    if proxy_analysis:
+        blocks += proxy_blocks(proxy_analysis)
+    if comparisons:
+        blocks += _comparison_blocks(study, comparisons)
     if verdicts:
         blocks.append(document.heading(2, "Claims"))
         blocks.append(document.paragraph(VERDICT_RULE))
@@ -330,22 +383,26 @@ def run(plan, study_name):
     """The `report` stage for one study."""
     study, runs = collect(plan.params, study_name)
     rows = summarise(study, runs)
-    comparisons = compare_with_baseline(rows, study["baseline"])
-    verdicts = judge_claims(study, rows, runs)
+    comparisons = compare_with_baseline(rows, study["baseline"]) if "baseline" in study else []
+    proxy_analysis = None
+    if "proxies" in study:
+        published = {name: reference["spearman"] for name, reference in study.get("references", {}).get("proxies", {}).items()}
+        proxy_analysis = ranking.analyse(*proxy_inputs(study_name, runs), published)
+    verdicts = judge_claims(study, rows, runs, proxy_analysis)
     write_tables(study_name, runs, rows)
     draw_figures(study_name, study, runs, rows)
-    blocks = build_document(study, runs, rows, comparisons, verdicts, provenance(plan.params, study_name, runs))
+    blocks = build_document(study, runs, rows, comparisons, verdicts, provenance(plan.params, study_name, runs), proxy_analysis)
     folder = Path(path("report", study=study_name)).parent
     write_text(path("report", study=study_name), document.to_markdown(blocks))
     write_text(path("report_html", study=study_name), document.to_html(blocks, study["title"], folder))
     best = best_row(rows)
-    baseline = next(row for row in rows if row["variant"] == study["baseline"])
+    baseline = next((row for row in rows if row["variant"] == study.get("baseline")), None)
     write_json(path("verdicts", study=study_name), {
         "title": study["title"],
         "status": "complete" if all(row["status"] == "ok" for row in rows) else "; ".join(
             f"{row['variant']}: {row['status']}" for row in rows if row["status"] != "ok"),
-        "baseline": {"variant": baseline["variant"], "test_error": baseline["test"] and baseline["test"]["mean"],
-                     "published": baseline["reference_test_error"]},
+        "baseline": baseline and {"variant": baseline["variant"], "test_error": baseline["test"] and baseline["test"]["mean"],
+                                  "published": baseline["reference_test_error"]},
         "best": best and {"variant": best["variant"], "test_error": best["test"]["mean"], "std": best["test"]["std"]},
         "claims": [{key: claim[key] for key in ("text", "source", "quantity", "verdict")} for claim in verdicts],
     })
@@ -355,8 +412,13 @@ def run(plan, study_name):
 def run_plot(plan, study_name, plot_name):
     """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
     plot = next(plot for plot in params_config.read_card(study_name)["plots"] if plot["name"] == plot_name)
-    study, runs = collect(plan.params, study_name, plot["variants"])
+    study, runs = collect(plan.params, study_name, params_config.plot_variants(params_config.study_settings(plan.params, study_name), plot))
     target = path("plot", study=study_name, plot=plot_name)
+    if plot["kind"] == "proxies":
+        accuracy, scores = proxy_inputs(study_name, runs)
+        first = next(iter(scores.values()))
+        figures.proxies_against_accuracy(accuracy, {**first, "vote": ranking.vote(first)}, plot["title"], target)
+        return
     if plot["kind"] == "signal_propagation":
         figures.signal_propagation({variant: variant_runs[0]["train"]["signal_propagation"] for variant, variant_runs in runs.items()}, target)
         return
@@ -375,9 +437,10 @@ def run_index(plan):
     lines = []
     for name, summary in studies.items():
         baseline, best = summary["baseline"], summary["best"]
-        headline = (f"`{baseline['variant']}` {_number(baseline['test_error'])}% test error"
-                    + (f" (published {_number(baseline['published'])}%)" if baseline["published"] is not None else "")
-                    + (f"; best `{best['variant']}` {best['test_error']:.2f} ± {best['std']:.2f}%" if best else ""))
+        headline = ((f"`{baseline['variant']}` {_number(baseline['test_error'])}% test error"
+                     + (f" (published {_number(baseline['published'])}%)" if baseline["published"] is not None else "")) if baseline else "")
+        if best:
+            headline += f"{'; ' if baseline else ''}best `{best['variant']}` {best['test_error']:.2f} ± {best['std']:.2f}%"
         lines.append([summary["title"], headline, summary["status"], f"[{name}/README.md]({name}/README.md)"])
     claims = [[f"`{name}`", claim["text"], claim["source"], claim["quantity"], f"**{claim['verdict']}**"]
               for name, summary in studies.items() for claim in summary["claims"]]

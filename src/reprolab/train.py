@@ -14,14 +14,14 @@ from reprolab import data as datasets
 from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
-from reprolab.models import lecun1989, resnet
+from reprolab.models import cnn, lecun1989, resnet
 from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models.macs import count_macs
 from reprolab.optimizers import AdaptiveClippingSGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 
-MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build}
+MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 CLASSES = 10
 HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]

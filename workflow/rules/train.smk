@@ -39,3 +39,22 @@ rule evaluate:
         gpu=job_gpus("evaluate"),
     shell:
         "{params.command} > {log} 2>&1"
+
+
+rule proxies:
+    """Score the zero-cost proxies of every architecture of a study at initialisation, at each proxy init seed."""
+    input:
+        job_inputs("proxies"),
+    output:
+        PATHS["proxies"],
+    params:
+        command=job_command("proxies"),
+        settings=job_settings("proxies"),
+    log:
+        log_path("proxies", "{study}"),
+    threads: planning.TRAIN_THREADS
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{params.command} > {log} 2>&1"
