@@ -50,3 +50,18 @@ def test_every_installed_backend_trains_to_the_same_weights(tmp_path, case):
         np.testing.assert_allclose(results[backend]["losses"], reference["losses"], rtol=1e-4, err_msg=backend)
         for name in initial.files:
             np.testing.assert_allclose(results[backend][name], reference[name], rtol=1e-3, atol=1e-5, err_msg=f"{backend} {name}")
+
+
+# Keras on PyTorch computes part of the float64 synflow forward pass in float32 (1e-8 relative off the
+# hand value); the other proxies match there too.
+TORCH_SYNFLOW = pytest.mark.xfail(strict=True, reason="synflow loses float64 precision on PyTorch")
+
+
+@pytest.mark.parametrize("backend", [pytest.param(name, marks=TORCH_SYNFLOW) if name == "torch" else name
+                                     for name in BACKENDS if name != "tensorflow"])
+def test_the_proxies_match_the_hand_computations_on_every_other_backend(backend):
+    """test_proxies.py runs on the default backend (TensorFlow); here it runs again on each other one,
+    whose autodiff (nested, for GraSP) and float64 handling differ."""
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__).parent / "test_proxies.py")],
+                               env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True)
+    assert completed.returncode == 0, f"{backend}: {completed.stdout[-3000:]}"
