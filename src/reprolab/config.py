@@ -154,6 +154,7 @@ def validate(params, source="params.yaml"):
                     f"{train_examples} training examples of dataset '{study['dataset']}'; use at most {train_examples}"
                 )
             _check_model(resolved, where)
+            _check_timing(resolved, where)
             if "proxies" in study and resolved["model"]["name"] != "cnn":
                 raise ParamsError(f"{where}: zero-cost proxies are scored for chain networks (model cnn), not {resolved['model']['name']}; "
                                   f"remove studies.{study_name}.proxies or use model cnn")
@@ -181,6 +182,28 @@ def _check_model(resolved, where):
                           "give one kernel size per convolution")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
+
+
+def _check_timing(resolved, where):
+    """Timing windows must lie within training and switch something the variant has."""
+    timing = resolved.get("timing", {})
+    if not timing:
+        return
+    if resolved["batch_size"] == 1:
+        raise ParamsError(f"{where}: timing needs mini-batch training; set batch_size above 1")
+    for name in ("weight_decay", "augmentation", "blur"):
+        window = timing.get(name, {})
+        start, end = window.get("from", 0), window.get("until", resolved["epochs"])
+        if name in timing and not start < end <= resolved["epochs"]:
+            raise ParamsError(f"{where}: timing.{name} {window} is not a non-empty window within the {resolved['epochs']} epochs "
+                              f"(0 <= from < until <= {resolved['epochs']})")
+    if "weight_decay" in timing and not resolved["optimizer"].get("weight_decay"):
+        raise ParamsError(f"{where}: timing.weight_decay switches weight decay the variant does not have; set optimizer.weight_decay")
+    if "augmentation" in timing and not resolved["augment_shift_pixels"]:
+        raise ParamsError(f"{where}: timing.augmentation switches augmentation the variant does not have; set augment_shift_pixels")
+    if timing.get("reset_learning_rate") and ("until" not in timing.get("blur", {}) or resolved["schedule"]["name"] == "constant"):
+        raise ParamsError(f"{where}: timing.reset_learning_rate restarts a decaying schedule when the blur ends; "
+                          "it needs timing.blur.until and schedule linear")
 
 
 def _check_card(params, study_name, root):

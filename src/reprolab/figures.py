@@ -104,16 +104,22 @@ def misclassified_grid(images, labels, predicted, title, target, limit=40):
     _save(figure, target)
 
 
-def error_against(lines, x_label, series_label, title, target):
+def error_against(lines, x_label, series_label, title, target, bands=None):
     """Test error against a setting: each finished seed as a dot, their mean as a line per series;
-    `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]. Log scale, since
-    a run that fails to train sits near chance (90%) beside runs at a few percent."""
+    `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]; `bands` maps a label
+    to the per-seed errors of a variant without the setting (a dashed mean over the seeds' range).
+    Log scale, since a run that fails to train sits near chance (90%) beside runs at a few percent."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    for label, values in (bands or {}).items():
+        if values:
+            line = axes.axhline(statistics.fmean(values), linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
+            axes.axhspan(min(values), max(values), color=line.get_color(), alpha=0.15)
     for series, points in lines.items():
         drawn = [(x, values) for x, values, _, _ in points if values]
         color = None
         if drawn:
-            line, = axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", label=f"{series_label} = {series}")
+            label = series if series_label is None else f"{series_label} = {series}"
+            line, = axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", label=label)
             color = line.get_color()
             for x, values in drawn:
                 axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)

@@ -422,6 +422,11 @@ def run_plot(plan, study_name, plot_name):
     if plot["kind"] == "signal_propagation":
         figures.signal_propagation({variant: variant_runs[0]["train"]["signal_propagation"] for variant, variant_runs in runs.items()}, target)
         return
+    if plot["kind"] == "timing":
+        lines, bands = timing_series(plan.params, study_name, study, runs, plot["regularizer"])
+        x_label = "deficit length: epochs of blurred inputs" if plot["regularizer"] == "blur" else "switch epoch k"
+        figures.error_against(lines, x_label, None, plot["title"], target, bands)
+        return
     lines = {}
     for row in summarise(study, runs):
         config = params_config.resolve_variant(plan.params, study_name, row["variant"])
@@ -429,6 +434,32 @@ def run_plot(plan, study_name, plot_name):
             (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["diverged_runs"], len(runs[row["variant"]])))
     figures.error_against({series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()},
                           plot["x"], plot["series"], plot["title"], target)
+
+
+def timing_series(params, study_name, study, runs, regularizer):
+    """A timing plot's lines (removed after k / applied from k; for the blur, its length with and
+    without a learning-rate restart) and bands (the variants that never switch: always and never
+    for a regulariser, no deficit for the blur), from each variant's `timing` window."""
+    lines, bands = {}, {}
+    for row in summarise(study, runs):
+        config = params_config.resolve_variant(params, study_name, row["variant"])
+        timing = config.get("timing", {})
+        window = timing.get(regularizer)
+        values = list(row["test_per_seed"].values())
+        if window is None:
+            if regularizer == "blur":
+                label = "no deficit"
+            else:
+                present = config["optimizer"].get("weight_decay") if regularizer == "weight_decay" else config["augment_shift_pixels"]
+                label = "always" if present else "never"
+            bands[f"{label} (`{row['variant']}`)"] = values
+            continue
+        if regularizer == "blur":
+            series, x = ("learning rate restarted" if timing.get("reset_learning_rate") else "no restart"), window["until"]
+        else:
+            series, x = ("removed after epoch k", window["until"]) if "until" in window else ("applied from epoch k", window["from"])
+        lines.setdefault(series, []).append((x, values, row["diverged_runs"], len(runs[row["variant"]])))
+    return {series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()}, bands
 
 
 def run_index(plan):

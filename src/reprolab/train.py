@@ -15,11 +15,13 @@ from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import cnn, lecun1989, resnet
+from reprolab.models.layers import Blur
 from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models.macs import count_macs
 from reprolab.optimizers import AdaptiveClippingSGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
+from reprolab.timing import RegularizationTiming
 
 MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
@@ -37,8 +39,12 @@ def build_model(config, input_shape, classes, seed):
     compute in 16 bits and keep float32 weights)."""
     keras.config.set_dtype_policy(config.get("precision", "float32"))
     settings = {key: value for key, value in config["model"].items() if key != "name"}
-    return MODELS[config["model"]["name"]](input_shape=input_shape, classes=classes, augment_shift_pixels=config["augment_shift_pixels"],
-                                           seed=seed, **settings)
+    network = MODELS[config["model"]["name"]](input_shape=input_shape, classes=classes, augment_shift_pixels=config["augment_shift_pixels"],
+                                              seed=seed, **settings)
+    if "blur" not in config.get("timing", {}):
+        return network
+    inputs = keras.Input(shape=input_shape, name="image")  # the deficit's blur in front of the unchanged network
+    return keras.Model(inputs, network(Blur(name="blur")(inputs)), name=f"{network.name}_with_blur")
 
 
 def initialize(model, config, x_train, seed):
@@ -69,19 +75,26 @@ def build_loss(loss_name):
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-def build_optimizer(config, total_steps):
-    optimizer_config, schedule_config = config["optimizer"], config["schedule"]
-    learning_rate = optimizer_config["learning_rate"]
+def learning_rate_schedule(config, total_steps):
+    """The configured learning rate over `total_steps`: a constant, or linear decay to the final rate."""
+    learning_rate, schedule_config = config["optimizer"]["learning_rate"], config["schedule"]
     if schedule_config["name"] == "linear":
-        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+        return keras.optimizers.schedules.PolynomialDecay(
             learning_rate, decay_steps=total_steps, end_learning_rate=schedule_config["final_learning_rate"], power=1.0
         )
+    return learning_rate
+
+
+def build_optimizer(config, total_steps):
+    optimizer_config = config["optimizer"]
+    learning_rate = learning_rate_schedule(config, total_steps)
+    weight_decay = optimizer_config.get("weight_decay", 0.0)
     if optimizer_config["name"] == "adamw":
-        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=optimizer_config.get("weight_decay", 0.0))
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
     momentum = optimizer_config.get("momentum", 0.0)
     if "adaptive_clipping" in optimizer_config:
         return AdaptiveClippingSGD(clipping=optimizer_config["adaptive_clipping"], learning_rate=learning_rate, momentum=momentum)
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay or None)
 
 
 def error_percent(model, images, labels):
@@ -123,7 +136,8 @@ class EpochRecorder(keras.callbacks.Callback):
 
 def compile_trainer(config, model, data, seed):
     """The compiled trainer for `model` and its `fit` arguments: the in-graph per-example loop
-    when batch_size is 1 (a whole epoch per fit step, see per_example.py), plain mini-batch `fit` otherwise."""
+    when batch_size is 1 (a whole epoch per fit step, see per_example.py), plain mini-batch `fit`
+    otherwise, with the regularisation-timing callback when the config has `timing`."""
     x_train = data["x_train"]
     targets = targets_for(config["loss"], data["y_train"], CLASSES)
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
@@ -133,7 +147,9 @@ def compile_trainer(config, model, data, seed):
         trainer.compile(optimizer=optimizer)
         return trainer, {"x": as_one_batch(x_train), "y": as_one_batch(targets), "batch_size": 1, "epochs": config["epochs"], "shuffle": False}
     model.compile(optimizer=optimizer, loss=loss, steps_per_execution=steps_per_execution(steps_per_epoch))
-    return model, {"x": x_train, "y": targets, "batch_size": config["batch_size"], "epochs": config["epochs"], "shuffle": config["shuffle"]}
+    callbacks = [RegularizationTiming(config, steps_per_epoch, lambda steps: learning_rate_schedule(config, steps))] if "timing" in config else []
+    return model, {"x": x_train, "y": targets, "batch_size": config["batch_size"], "epochs": config["epochs"], "shuffle": config["shuffle"],
+                   "callbacks": callbacks}
 
 
 def train(config, data, seed, outputs, backup_directory, label, identity=None):
@@ -146,7 +162,8 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
     checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
     initial_epoch = checkpoint.restore(trainer)
     started = time.perf_counter()
-    trainer.fit(**fit_arguments, initial_epoch=initial_epoch, verbose=0, callbacks=[recorder, checkpoint])
+    timing_callbacks = fit_arguments.pop("callbacks", [])
+    trainer.fit(**fit_arguments, initial_epoch=initial_epoch, verbose=0, callbacks=[*timing_callbacks, recorder, checkpoint])
     wall_seconds = time.perf_counter() - started
     with atomic_path(outputs["model"]) as temporary:
         model.save(temporary)

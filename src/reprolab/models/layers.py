@@ -119,3 +119,24 @@ class RandomShift(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pixels": self.pixels, "fill_value": self.fill_value, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="reprolab")
+class Blur(keras.layers.Layer):
+    """Training-time input deficit (Achille et al. 2019): while `active`, each image is averaged down
+    by `factor` and resized back (16 -> 4 -> 16 with factor 4); the identity at inference and when
+    inactive. `timing.RegularizationTiming` switches it."""
+
+    def __init__(self, factor=4, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+        self.active = False
+
+    def call(self, inputs, training=False):
+        if not training or not self.active:
+            return inputs
+        small = ops.average_pool(inputs, self.factor, strides=self.factor, padding="valid")
+        return ops.image.resize(small, (inputs.shape[1], inputs.shape[2]), interpolation="bilinear")
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}

@@ -10,6 +10,8 @@ from reprolab.models.normalization import ScaledWSConv2D, WeightNormConv2D
 
 
 def layer_macs(layer):
+    if isinstance(layer, keras.Model):  # a network nested in a wrapper (the blur deficit's)
+        return count_macs(layer)
     if isinstance(layer, SparseConv2D):
         _, height, width, outputs = layer.output.shape
         return height * width * outputs * layer.kernel_size ** 2 * len(layer.connections[0])
