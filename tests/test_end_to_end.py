@@ -197,7 +197,14 @@ def snakemake_children(process):
     """The `reprolab train` processes a running Snakemake started."""
     import psutil
 
-    return [child for child in psutil.Process(process.pid).children(recursive=True) if "train" in " ".join(child.cmdline())]
+    children = []
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            if "train" in " ".join(child.cmdline()):
+                children.append(child)
+        except psutil.Error:  # it ended (or is a zombie) between the listing and the read
+            continue
+    return children
 
 
 def wait_for(condition, seconds=120):
