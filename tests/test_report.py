@@ -207,3 +207,25 @@ def test_report_html_renders_in_headless_chromium(fixture_reports, tmp_path):
     assert problems == []
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_as_bands():
+    base = {"model": {"name": "cnn", "widths": [4], "kernel_sizes": [3], "pooling": "max", "dense_width": 0, "activation": "relu"},
+            "loss": "cross_entropy", "optimizer": {"name": "sgd", "learning_rate": 0.1}, "schedule": {"name": "linear", "final_learning_rate": 0.001},
+            "epochs": 8, "batch_size": 16, "shuffle": True, "augment_shift_pixels": 0}
+    variants = {"plain": {}, "decay": {"optimizer": {"weight_decay": 0.1}},
+                "decay_until_2": {"extends": "decay", "timing": {"weight_decay": {"until": 2}}},
+                "decay_from_4": {"extends": "decay", "timing": {"weight_decay": {"from": 4}}},
+                "blur_4": {"timing": {"blur": {"until": 4}}}, "blur_4_reset": {"timing": {"blur": {"until": 4}, "reset_learning_rate": True}}}
+    params = {"studies": {"timed": {"dataset": "digits", "seeds": [0], "base": base, "variants": variants}}}
+    errors = {name: 3.0 + index for index, name in enumerate(variants)}
+    runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error},
+                    "train": {"status": "ok", "diverged_epoch": None, "parameters": 1, "wall_seconds": 1.0, "config": base}}]
+            for name, error in errors.items()}
+
+    lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "decay", "decay_until_2", "decay_from_4")}, "weight_decay")
+    assert lines == {"removed after epoch k": [(2, [errors["decay_until_2"]], 0, 1)], "applied from epoch k": [(4, [errors["decay_from_4"]], 0, 1)]}
+    assert bands == {"never (`plain`)": [errors["plain"]], "always (`decay`)": [errors["decay"]]}
+    lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
+    assert lines == {"no restart": [(4, [errors["blur_4"]], 0, 1)], "learning rate restarted": [(4, [errors["blur_4_reset"]], 0, 1)]}
+    assert bands == {"no deficit (`plain`)": [errors["plain"]]}

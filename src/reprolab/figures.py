@@ -4,6 +4,7 @@ and the cards' extra plots: error against a setting, signal propagation at initi
 proxies against trained accuracy."""
 
 import statistics
+import textwrap
 
 import matplotlib
 
@@ -108,12 +109,14 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
     """Test error against a setting: each finished seed as a dot, their mean as a line per series;
     `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]; `bands` maps a label
     to the per-seed errors of a variant without the setting (a dashed mean over the seeds' range).
-    Log scale, since a run that fails to train sits near chance (90%) beside runs at a few percent."""
+    When some run sits near chance (failed to train) beside runs at a few percent, the scale is
+    logarithmic and chance (90%) is marked."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
-    for label, values in (bands or {}).items():
+    for index, (label, values) in enumerate((bands or {}).items()):
         if values:
-            line = axes.axhline(statistics.fmean(values), linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
-            axes.axhspan(min(values), max(values), color=line.get_color(), alpha=0.15)
+            color = f"C{len(lines) + index}"  # after the lines' colours
+            axes.axhline(statistics.fmean(values), color=color, linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
+            axes.axhspan(min(values), max(values), color=color, alpha=0.15)
     for series, points in lines.items():
         drawn = [(x, values) for x, values, _, _ in points if values]
         color = None
@@ -127,12 +130,16 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
             if diverged:
                 axes.annotate(f"{diverged}/{total} diverged", (x, statistics.fmean(values) if values else 90.0), fontsize=7,
                               color=color, textcoords="offset points", xytext=(4, 4))
-    axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
+    every_value = [value for points in lines.values() for _, values, _, _ in points for value in values]
+    every_value += [value for values in (bands or {}).values() for value in values]
+    failed = any(diverged for points in lines.values() for _, _, diverged, _ in points)
+    if failed or (every_value and max(every_value) > 5 * min(every_value)):
+        axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
+        axes.set_yscale("log")
+        axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axes.set_xlabel(x_label)
     axes.set_ylabel("test error % (dots: seeds; line: their mean)")
-    axes.set_yscale("log")
-    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    axes.set_title(title, fontsize=10)
+    axes.set_title(textwrap.fill(title, 70), fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     _save(figure, target)
