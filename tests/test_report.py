@@ -50,6 +50,8 @@ CARD = {
                "variants": ["base", "better", "broken"]}],
     "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
                                 "better": {"source": "fixture paper", "test_error": 2.5}}},
+    "paper_table": {"title": "Paper layout", "rows": [
+        {"label": "fixture row", "without": "base", "with": "broken", "published_without": {"best": 97.4, "mean": 91.7}}]},
 }
 
 
@@ -229,3 +231,11 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
     lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
     assert lines == {"no restart": [(4, [errors["blur_4"]], 0, 1)], "learning rate restarted": [(4, [errors["blur_4_reset"]], 0, 1)]}
     assert bands == {"no deficit (`plain`)": [errors["plain"]]}
+
+
+def test_the_paper_table_shows_best_and_mean_accuracy_and_the_runs_that_failed(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    row = table_rows(readme, "fixture row")[0]
+    base = [100 - error for error in TEST_ERRORS["base"]]
+    broken = [96.0, 10.0, 95.0]  # the diverged seed counts at chance
+    assert row[1:] == [f"{max(base):.1f} / {np.mean(base):.1f}", "0/3", f"{max(broken):.1f} / {np.mean(broken):.1f}", "1/3", "97.4 / 91.7", ""]

@@ -23,7 +23,8 @@ TEST_EXAMPLES = {"usps": 2007, "digits": 500}
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
 MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
                   "resnet": {"depth", "widths", "normalization", "activation"},
-                  "cnn": {"widths", "kernel_sizes", "pooling", "dense_width", "activation"}}
+                  "cnn": {"widths", "kernel_sizes", "pooling", "dense_width", "activation"},
+                  "mlp": {"depth", "width", "initialization"}}
 # The zero-cost proxies proxies.py scores for every network (ranking.py adds their `vote`).
 PROXIES = ("params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot")
 # A search space's choices (params `search_space`) besides its seed and size; `depth` is the number
@@ -173,13 +174,16 @@ def _check_model(resolved, where):
         raise ParamsError(f"{where}: model {model['name']} needs model.{', model.'.join(missing)} (set it in the study's base or the variant)")
     if unknown:
         raise ParamsError(f"{where}: model {model['name']} does not take model.{', model.'.join(unknown)}; it takes {', '.join(sorted(expected))}")
-    if model["name"] == "resnet" and (model["depth"] - 2) % 6:
-        raise ParamsError(f"{where}: model.depth {model['depth']} is not 6n + 2; use 8, 14, 20, 32, 56, ...")
+    if model["name"] == "resnet" and (model["depth"] < 8 or (model["depth"] - 2) % 6):
+        raise ParamsError(f"{where}: model.depth {model['depth']} is not 6n + 2 with n >= 1; use 8, 14, 20, 32, 56, ...")
     if model["name"] == "resnet" and len(model["widths"]) != 3:
         raise ParamsError(f"{where}: model.widths {model['widths']}: resnet has three stages; give three widths")
     if model["name"] == "cnn" and len(model["widths"]) != len(model["kernel_sizes"]):
         raise ParamsError(f"{where}: model.widths {model['widths']} and model.kernel_sizes {model['kernel_sizes']}: "
                           "give one kernel size per convolution")
+    if "gradient_noise" in resolved["optimizer"] and (resolved["optimizer"]["name"] != "sgd" or "adaptive_clipping" in resolved["optimizer"]):
+        raise ParamsError(f"{where}: optimizer.gradient_noise is implemented for plain SGD (with momentum); "
+                          "use optimizer.name sgd without adaptive_clipping")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
 
@@ -212,6 +216,11 @@ def _check_card(params, study_name, root):
     study = study_settings(params, study_name)
     card = read_card(study_name, root)
     _check_plots(params, study_name, card)
+    for index, row in enumerate(card.get("paper_table", {}).get("rows", [])):
+        for key in ("without", "with"):
+            if row[key] not in study["variants"]:
+                raise ParamsError(f"{CARD_PATH.format(study=study_name)}: paper_table.rows.{index}.{key}: unknown variant '{row[key]}'; "
+                                  f"variants: {', '.join(study['variants'])}")
     for index, claim in enumerate(card.get("claims", [])):
         where = f"{CARD_PATH.format(study=study_name)}: claims.{index}"
         if "proxy" in claim:

@@ -1,4 +1,5 @@
-"""Gradient transforms Keras' optimizers lack: adaptive gradient clipping (Brock et al. 2021)."""
+"""Gradient transforms Keras' optimizers lack: adaptive gradient clipping (Brock et al. 2021) and
+annealed Gaussian gradient noise (Neelakantan et al. 2015)."""
 
 import keras
 from keras import ops
@@ -40,3 +41,32 @@ class AdaptiveClippingSGD(keras.optimizers.SGD):
 
     def get_config(self):
         return {**super().get_config(), "clipping": self.clipping, "unclipped_prefix": self.unclipped_prefix}
+
+
+@keras.saving.register_keras_serializable(package="reprolab")
+class NoisySGD(keras.optimizers.SGD):
+    """SGD (with momentum) adding Gaussian noise of variance eta / (1 + t)^gamma to every gradient
+    at step t (Neelakantan et al. 2015), after Keras' clipping (`global_clipnorm`), so the noise
+    keeps its scheduled size. The noise's random state is an optimizer variable: resumable, and
+    carried through JAX's stateless steps."""
+
+    def __init__(self, noise_eta=0.01, noise_gamma=0.55, noise_seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.noise_eta, self.noise_gamma, self.noise_seed = float(noise_eta), float(noise_gamma), int(noise_seed)
+
+    def build(self, variables):
+        super().build(variables)
+        self.noise_seeds = keras.random.SeedGenerator(self.noise_seed, name="gradient_noise_seed")
+        self._track_variable(self.noise_seeds.state)
+
+    def noise_std(self):
+        return ops.sqrt(self.noise_eta / ops.power(1.0 + ops.cast(self.iterations, "float32"), self.noise_gamma))
+
+    def _clip_gradients(self, grads):
+        grads = super()._clip_gradients(grads)
+        std = self.noise_std()
+        return [None if gradient is None else gradient + ops.cast(std, gradient.dtype) * keras.random.normal(
+            ops.shape(gradient), dtype=gradient.dtype, seed=self.noise_seeds) for gradient in grads]
+
+    def get_config(self):
+        return {**super().get_config(), "noise_eta": self.noise_eta, "noise_gamma": self.noise_gamma, "noise_seed": self.noise_seed}

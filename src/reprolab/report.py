@@ -251,6 +251,35 @@ def proxy_blocks(analysis):
     ]
 
 
+FAILED_ACCURACY = 20.0  # a run below this test accuracy (chance is 10%) failed to train
+
+
+def paper_table_blocks(table, runs):
+    """The card's `paper_table`: per row, best and mean test accuracy over seeds without and with
+    the change (a diverged run counts at chance) and the share of runs that failed to train, beside
+    the published best / mean."""
+
+    def cell(variant):
+        accuracies = [100.0 - error for error in claim_errors(runs[variant]).values()]
+        failed = sum(accuracy < FAILED_ACCURACY for accuracy in accuracies)
+        return f"{max(accuracies):.1f} / {np.mean(accuracies):.1f}", f"{failed}/{len(accuracies)}"
+
+    def published(reference):
+        return "" if not reference else f"{reference['best']:.1f} / {reference['mean']:.1f}"
+
+    rows = []
+    for row in table["rows"]:
+        (without, failed_without), (with_change, failed_with) = cell(row["without"]), cell(row["with"])
+        rows.append([f"{row['label']} (`{row['without']}`, `{row['with']}`)", without, failed_without, with_change, failed_with,
+                     published(row.get("published_without")), published(row.get("published_with"))])
+    return [
+        document.heading(2, table["title"]),
+        document.paragraph(f"Cells: best / mean test accuracy over seeds (a diverged run counts at chance); failed: runs below "
+                           f"{FAILED_ACCURACY:.0f}% accuracy, i.e. near chance."),
+        document.table(["setting", "without", "failed", "with", "failed", "published without", "published with"], rows),
+    ]
+
+
 def _comparison_blocks(study, comparisons):
     """The section comparing each variant with the baseline."""
     return [
@@ -292,6 +321,8 @@ def build_document(study, runs, rows, comparisons, verdicts, source, proxy_analy
           f"{row['wall_seconds_mean']:.0f}", f"{row['diverged_runs']}/{len(runs[row['variant']])}", row["status"]] for row in rows]))
     if proxy_analysis:
         blocks += proxy_blocks(proxy_analysis)
+    if "paper_table" in study:
+        blocks += paper_table_blocks(study["paper_table"], runs)
     if comparisons:
         blocks += _comparison_blocks(study, comparisons)
     if verdicts:

@@ -14,16 +14,16 @@ from reprolab import data as datasets
 from reprolab import runtime
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
-from reprolab.models import cnn, lecun1989, resnet
+from reprolab.models import cnn, lecun1989, mlp, resnet
 from reprolab.models.layers import Blur
 from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models.macs import count_macs
-from reprolab.optimizers import AdaptiveClippingSGD
+from reprolab.optimizers import AdaptiveClippingSGD, NoisySGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 from reprolab.timing import RegularizationTiming
 
-MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build}
+MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build, "mlp": mlp.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 CLASSES = 10
 HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
@@ -85,16 +85,23 @@ def learning_rate_schedule(config, total_steps):
     return learning_rate
 
 
-def build_optimizer(config, total_steps):
+def build_optimizer(config, total_steps, seed=0):
+    """The configured optimizer; `clip_norm` clips by global norm, `gradient_noise` (SGD) adds
+    annealed noise seeded from the run's seed."""
     optimizer_config = config["optimizer"]
     learning_rate = learning_rate_schedule(config, total_steps)
     weight_decay = optimizer_config.get("weight_decay", 0.0)
+    clipping = {"global_clipnorm": optimizer_config["clip_norm"]} if "clip_norm" in optimizer_config else {}
     if optimizer_config["name"] == "adamw":
-        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, **clipping)
     momentum = optimizer_config.get("momentum", 0.0)
     if "adaptive_clipping" in optimizer_config:
-        return AdaptiveClippingSGD(clipping=optimizer_config["adaptive_clipping"], learning_rate=learning_rate, momentum=momentum)
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay or None)
+        return AdaptiveClippingSGD(clipping=optimizer_config["adaptive_clipping"], learning_rate=learning_rate, momentum=momentum, **clipping)
+    if "gradient_noise" in optimizer_config:
+        noise = optimizer_config["gradient_noise"]
+        return NoisySGD(noise_eta=noise["eta"], noise_gamma=noise.get("gamma", 0.55), noise_seed=seed, learning_rate=learning_rate,
+                        momentum=momentum, weight_decay=weight_decay or None, **clipping)
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay or None, **clipping)
 
 
 def error_percent(model, images, labels):
@@ -141,7 +148,7 @@ def compile_trainer(config, model, data, seed):
     x_train = data["x_train"]
     targets = targets_for(config["loss"], data["y_train"], CLASSES)
     steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
-    optimizer, loss = build_optimizer(config, steps_per_epoch * config["epochs"]), build_loss(config["loss"])
+    optimizer, loss = build_optimizer(config, steps_per_epoch * config["epochs"], seed), build_loss(config["loss"])
     if config["batch_size"] == 1:
         trainer = PerExampleModel(model.inputs, model.outputs, example_loss=loss, shuffle=config["shuffle"], seed=seed)
         trainer.compile(optimizer=optimizer)
