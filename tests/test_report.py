@@ -220,7 +220,7 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
                 "decay_from_4": {"extends": "decay", "timing": {"weight_decay": {"from": 4}}},
                 "blur_4": {"timing": {"blur": {"until": 4}}}, "blur_4_reset": {"timing": {"blur": {"until": 4}, "reset_learning_rate": True}}}
     params = {"studies": {"timed": {"dataset": "digits", "seeds": [0], "base": base, "variants": variants}}}
-    errors = {name: 3.0 + index for index, name in enumerate(variants)}
+    errors = {**{name: 3.0 + index for index, name in enumerate(variants)}, "blur_4_reset": 6.0}  # plain 3, blur_4 7
     runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error},
                     "train": {"status": "ok", "diverged_epoch": None, "parameters": 1, "wall_seconds": 1.0, "config": base}}]
             for name, error in errors.items()}
@@ -231,6 +231,8 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
     lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
     assert lines == {"no restart": [(4, [errors["blur_4"]], 0, 1)], "learning rate restarted": [(4, [errors["blur_4_reset"]], 0, 1)]}
     assert bands == {"no deficit (`plain`)": [errors["plain"]]}
+    # blur_4 is 4 points worse than plain, the restart 1 point better than blur_4: a quarter of the gap
+    assert report.gap_closed(lines, bands) == {4: pytest.approx(0.25)}
 
 
 def test_the_paper_table_shows_best_and_mean_accuracy_and_the_runs_that_failed(fixture_reports):

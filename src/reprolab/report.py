@@ -456,7 +456,10 @@ def run_plot(plan, study_name, plot_name):
     if plot["kind"] == "timing":
         lines, bands = timing_series(plan.params, study_name, study, runs, plot["regularizer"])
         x_label = "deficit length: epochs of blurred inputs" if plot["regularizer"] == "blur" else "switch epoch k"
-        figures.error_against(lines, x_label, None, plot["title"], target, bands)
+        closed = gap_closed(lines, bands) if plot["regularizer"] == "blur" else {}
+        title = plot["title"] + ("".join(["; the restart closes ", " / ".join(f"{share:.0%}" for share in closed.values()),
+                                          " of the gap at k = ", " / ".join(map(str, closed))]) if closed else "")
+        figures.error_against(lines, x_label, None, title, target, bands)
         return
     lines = {}
     for row in summarise(study, runs):
@@ -491,6 +494,20 @@ def timing_series(params, study_name, study, runs, regularizer):
             series, x = ("removed after epoch k", window["until"]) if "until" in window else ("applied from epoch k", window["from"])
         lines.setdefault(series, []).append((x, values, row["diverged_runs"], len(runs[row["variant"]])))
     return {series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()}, bands
+
+
+def gap_closed(lines, bands):
+    """Per deficit length, the share of the gap to the no-deficit band (mean errors) that
+    restarting the learning rate closes: (no restart - restarted) / (no restart - no deficit)."""
+    if len(bands) != 1 or not {"no restart", "learning rate restarted"} <= set(lines):
+        return {}
+    clean = float(np.mean(next(iter(bands.values()))))
+    restarted = {x: float(np.mean(values)) for x, values, _, _ in lines["learning rate restarted"] if values}
+    shares = {}
+    for x, values, _, _ in lines["no restart"]:
+        if values and x in restarted and np.mean(values) > clean:
+            shares[x] = (np.mean(values) - restarted[x]) / (np.mean(values) - clean)
+    return shares
 
 
 def run_index(plan):
