@@ -9,12 +9,19 @@ differentiate with respect to the probe. Gradients come from the backend's own a
 """
 
 import contextlib
+import time
 
 import keras
 import numpy as np
 from keras import ops
 
+from reprolab import config as params_config
+from reprolab import data as datasets
+from reprolab import runtime
+from reprolab.atomic import write_json
 from reprolab.models.macs import count_macs
+from reprolab.plan import path
+from reprolab.train import CLASSES, build_model
 
 JACOBIAN_EPSILON = 1e-5  # jacob_cov's regulariser of the correlation eigenvalues (Mellor et al.)
 
@@ -71,6 +78,11 @@ def forward(model, weights, images, probes=None):
     return x, outputs
 
 
+def _weights(model):
+    """The current values of the model's trainable variables, as tensors `forward` can map in."""
+    return [ops.convert_to_tensor(variable.value) for variable in model.trainable_variables]
+
+
 def _cross_entropy(logits, labels):
     return ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
 
@@ -87,7 +99,7 @@ def _total(tensors):
 def gradient_scores(model, images, labels):
     """grad_norm (sum of each kernel's gradient L2 norm), snip (sum |g * w|) and grasp
     (-sum w * Hg, Hg the Hessian-gradient product with g held fixed) of the batch loss."""
-    weights = [ops.convert_to_tensor(variable.value) for variable in model.trainable_variables]
+    weights = _weights(model)
 
     def loss(values):
         return _cross_entropy(forward(model, values, images)[0], labels)
@@ -111,7 +123,7 @@ def gradient_scores(model, images, labels):
 def fisher(model, images, labels):
     """Sum over the channels of every conv/dense output z of 0.5 * mean over the batch of
     (sum over positions of z * dL/dz)^2 (Theis et al. 2018's pruning signal, as Abdelfattah et al. use it)."""
-    weights = [ops.convert_to_tensor(variable.value) for variable in model.trainable_variables]
+    weights = _weights(model)
     _, activations = forward(model, weights, images)
     probes = [ops.zeros_like(activation) for activation in activations]
     _, probe_gradients = value_and_gradients(lambda values: _cross_entropy(forward(model, weights, images, values)[0], labels), probes)
@@ -146,7 +158,7 @@ def _float64_enabled():
 def jacob_cov(model, images):
     """Mellor et al.'s Jacobian covariance: J_i = d(sum of logits)/d(input i); with the eigenvalues
     v of the examples' correlation matrix of J, -sum(log(v + k) + 1/(v + k)), k = 1e-5."""
-    weights = [ops.convert_to_tensor(variable.value) for variable in model.trainable_variables]
+    weights = _weights(model)
     _, (jacobian,) = value_and_gradients(lambda values: ops.sum(forward(model, weights, values[0])[0]), [ops.convert_to_tensor(images)])
     jacobian = ops.convert_to_numpy(jacobian).reshape(len(images), -1).astype(np.float64)
     eigenvalues = np.linalg.eigvalsh(np.corrcoef(jacobian))
@@ -156,7 +168,7 @@ def jacob_cov(model, images):
 def naswot(model, images):
     """Mellor et al.'s NASWOT: each example's binary code of which hidden units are active (output
     of each hidden conv/dense layer > 0); log|K| with K = C C^T + (1 - C)(1 - C)^T, the Hamming kernel."""
-    weights = [ops.convert_to_tensor(variable.value) for variable in model.trainable_variables]
+    weights = _weights(model)
     _, activations = forward(model, weights, images)
     codes = np.concatenate([ops.convert_to_numpy(activation).reshape(len(images), -1) > 0 for activation in activations[:-1]], axis=1)
     codes = codes.astype(np.float64)
@@ -187,15 +199,6 @@ def fixed_batch(images, labels, size):
 
 def run(plan, study):
     """The `proxies` stage: every proxy of every architecture of the study, at each proxy init seed."""
-    import time
-
-    from reprolab import config as params_config
-    from reprolab import data as datasets
-    from reprolab import runtime
-    from reprolab.atomic import write_json
-    from reprolab.plan import path
-    from reprolab.train import CLASSES, build_model
-
     settings = params_config.study_settings(plan.params, study)
     dataset = settings["dataset"]
     data, meta = datasets.load_prepared(path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset))

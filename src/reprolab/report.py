@@ -466,8 +466,7 @@ def run_plot(plan, study_name, plot_name):
         config = params_config.resolve_variant(plan.params, study_name, row["variant"])
         lines.setdefault(params_config.setting(config, plot["series"]), []).append(
             (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["diverged_runs"], len(runs[row["variant"]])))
-    figures.error_against({series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()},
-                          plot["x"], plot["series"], plot["title"], target)
+    figures.error_against(_by_x(lines), plot["x"], plot["series"], plot["title"], target)
 
 
 def timing_series(params, study_name, study, runs, regularizer):
@@ -493,7 +492,12 @@ def timing_series(params, study_name, study, runs, regularizer):
         else:
             series, x = ("removed after epoch k", window["until"]) if "until" in window else ("applied from epoch k", window["from"])
         lines.setdefault(series, []).append((x, values, row["diverged_runs"], len(runs[row["variant"]])))
-    return {series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()}, bands
+    return _by_x(lines), bands
+
+
+def _by_x(lines):
+    """Each series' points in order of their x."""
+    return {series: sorted(points, key=lambda point: point[0]) for series, points in lines.items()}
 
 
 def gap_closed(lines, bands):
