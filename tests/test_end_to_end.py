@@ -99,7 +99,7 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     # ... and by DVC: the first `dvc repro` regenerates the stale dvc.yaml and asks for a rerun.
     edit_params(repo, lambda params: params["studies"]["tiny"]["variants"].update(slow={"optimizer": {"learning_rate": 0.01}}))
     first = run("dvc repro", repo, check=False)
-    assert first.returncode != 0 and "has been regenerated: run `dvc repro` again" in first.stderr + first.stdout
+    assert first.returncode != 0 and "has been regenerated: run `dvc repro` (or `snakemake`) again" in first.stderr + first.stdout
     run("dvc repro", repo)
     assert "| `slow`" in (repo / "reports" / "tiny" / "README.md").read_text()
     assert run_records(repo, "paper") == untouched

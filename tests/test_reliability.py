@@ -37,4 +37,6 @@ def test_stage_commands_refuse_jobs_params_yaml_does_not_declare(tmp_path, monke
     write_tiny_project(tmp_path)
     assert cli.main(["train", "--study", "tiny", "--variant", "papr", "--seed", "0"]) == 1
     error = capsys.readouterr().err
-    assert "declares no train job" in error and "--variant paper --seed 0" in error
+    assert "declares no train job with variant 'papr' (did you mean 'paper'?); declared for study tiny:" in error
+    assert cli.main(["evaluate", "--study", "tiny", "--variant", "paper", "--seed", "7"]) == 1
+    assert "no evaluate job with seed '7'; declared for study tiny, variant paper: 0" in capsys.readouterr().err

@@ -2,7 +2,9 @@
 (or --params), validates it first and exits with a one-line error a user can act on."""
 
 import argparse
+import difflib
 import json
+import os
 import sys
 
 from reprolab import config
@@ -40,12 +42,22 @@ def parse_arguments(argv):
 
 
 def _require(plan, stage, **wildcards):
-    """The planned job, or an error listing what params.yaml does declare."""
+    """The planned job, or an error naming the first unknown wildcard and the values params.yaml declares for it."""
     try:
         return plan.job(stage, **wildcards)
     except KeyError:
-        known = sorted({" ".join(f"--{key} {value}" for key, value in job.wildcards.items()) for job in plan.jobs if job.stage == stage})
-        raise config.ParamsError(f"{plan.params_path} declares no {stage} job {wildcards}; declared: {'; '.join(known)}") from None
+        matching, given = [job.wildcards for job in plan.jobs if job.stage == stage], []
+        for key, value in wildcards.items():
+            declared = sorted({str(job[key]) for job in matching}, key=lambda name: (len(name), name) if name.isdigit() else (0, name))
+            if str(value) not in declared:
+                close = [] if str(value).isdigit() else difflib.get_close_matches(str(value), declared, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                scope = f" for {', '.join(given)}" if given else ""
+                raise config.ParamsError(f"{plan.params_path} declares no {stage} job with {key} '{value}'{hint}; "
+                                         f"declared{scope}: {', '.join(declared)}") from None
+            matching = [job for job in matching if str(job[key]) == str(value)]
+            given.append(f"{key} {value}")
+        raise
 
 
 def main(argv=None):
@@ -132,5 +144,14 @@ def run_stage(arguments, plan):
         print(f"wrote {planning.path('index')}")
 
 
+def entry():
+    """The `reprolab` command: main(), then an immediate exit. Every output is written atomically and
+    closed by then, and TensorFlow's interpreter teardown alone costs ~1 s, paid by every job."""
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

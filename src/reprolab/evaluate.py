@@ -10,7 +10,7 @@ import numpy as np
 from reprolab import data as datasets
 from reprolab.atomic import atomic_path, write_json
 from reprolab.plan import path
-from reprolab.train import CLASSES, build_loss, targets_for
+from reprolab.train import CLASSES, build_loss, predict, targets_for
 
 
 def confusion_matrix(labels, predicted):
@@ -21,7 +21,7 @@ def confusion_matrix(labels, predicted):
 
 def score(model, loss_name, images, labels):
     """Error (percent), mean loss and the predicted classes of `model` on one split."""
-    outputs = model.predict(images, batch_size=1024, verbose=0)
+    outputs = predict(model, images)
     loss = build_loss(loss_name)(targets_for(loss_name, labels, CLASSES), outputs)
     predicted = np.argmax(outputs, axis=1)
     return {

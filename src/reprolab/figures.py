@@ -109,8 +109,8 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
     """Test error against a setting: each finished seed as a dot, their mean as a line per series;
     `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]; `bands` maps a label
     to the per-seed errors of a variant without the setting (a dashed mean over the seeds' range).
-    When some run sits near chance (failed to train) beside runs at a few percent, the scale is
-    logarithmic and chance (90%) is marked."""
+    When some run sits near chance (failed to train) beside runs at a few percent, the error scale is
+    logarithmic and chance (90%) is marked; x is logarithmic when its values span decades."""
     figure, axes = plt.subplots(figsize=(6.5, 4.2))
     for index, (label, values) in enumerate((bands or {}).items()):
         if values:
@@ -136,7 +136,15 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
     if failed or (every_value and max(every_value) > 5 * min(every_value)):
         axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
         axes.set_yscale("log")
+        axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
         axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    xs = sorted({x for points in lines.values() for x, _, _, _ in points})
+    if xs and all(isinstance(x, (int, float)) and x > 0 for x in xs) and xs[-1] >= 20 * xs[0]:  # a sweep over decades
+        axes.set_xscale("log")
+        axes.set_xticks(xs)
+        axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel(x_label)
     axes.set_ylabel("test error % (dots: seeds; line: their mean)")
     axes.set_title(textwrap.fill(title, 70), fontsize=9)

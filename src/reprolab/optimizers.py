@@ -1,6 +1,9 @@
 """Gradient transforms Keras' optimizers lack: adaptive gradient clipping (Brock et al. 2021) and
 annealed Gaussian gradient noise (Neelakantan et al. 2015)."""
 
+import itertools
+import math
+
 import keras
 from keras import ops
 
@@ -64,9 +67,11 @@ class NoisySGD(keras.optimizers.SGD):
 
     def _clip_gradients(self, grads):
         grads = super()._clip_gradients(grads)
-        std = self.noise_std()
-        return [None if gradient is None else gradient + ops.cast(std, gradient.dtype) * keras.random.normal(
-            ops.shape(gradient), dtype=gradient.dtype, seed=self.noise_seeds) for gradient in grads]
+        sizes = [math.prod(gradient.shape) for gradient in grads if gradient is not None]
+        # one draw for all variables, split after: one random op a step instead of one per variable
+        noise = keras.random.normal((sum(sizes),), seed=self.noise_seeds) * self.noise_std()
+        draws = (noise[start:start + size] for start, size in zip(itertools.accumulate(sizes, initial=0), sizes))
+        return [None if gradient is None else gradient + ops.cast(ops.reshape(next(draws), gradient.shape), gradient.dtype) for gradient in grads]
 
     def get_config(self):
         return {**super().get_config(), "noise_eta": self.noise_eta, "noise_gamma": self.noise_gamma, "noise_seed": self.noise_seed}

@@ -220,7 +220,9 @@ def dvc_stages(plan):
 
 
 def render_dvc_yaml(plan):
-    return DVC_YAML_HEADER + yaml.safe_dump(dvc_stages(plan), sort_keys=False, width=200)
+    """dvc.yaml's text; every stage checks it, so libyaml's emitter (same text, ~8x faster) when present."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return DVC_YAML_HEADER + yaml.dump(dvc_stages(plan), Dumper=dumper, sort_keys=False, width=200)
 
 
 def sync_dvc_yaml(plan, root="."):
@@ -250,5 +252,5 @@ def ensure_dvc_yaml(plan, root="."):
         changes = ", ".join([f"new {name}" for name in sorted(added)][:4] + [f"removed {name}" for name in sorted(removed)][:4])
         raise config.ParamsError(
             f"{DVC_YAML} did not match {plan.params_path} ({changes}) and has been regenerated: "
-            "run `dvc repro` again to run the new graph"
+            "run `dvc repro` (or `snakemake`) again to run the new graph"
         )
