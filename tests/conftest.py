@@ -32,11 +32,9 @@ def run(command, cwd, check=True, **kwargs):
     return result
 
 
-@pytest.fixture
-def tiny_repo(tmp_path):
-    """A git + DVC repository holding the pipeline's code and the tiny params as params.yaml."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
+def make_tiny_repo(repo):
+    """A git + DVC repository at `repo` holding the pipeline's code and the tiny params as params.yaml."""
+    repo.mkdir(parents=True)
     for name in COPIED:
         source = ROOT / name
         target = repo / name
@@ -51,6 +49,11 @@ def tiny_repo(tmp_path):
     run("reprolab sync", repo)
     run("git add -A && git commit -qm 'tiny pipeline'", repo)
     return repo
+
+
+@pytest.fixture
+def tiny_repo(tmp_path):
+    return make_tiny_repo(tmp_path / "repo")
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,7 @@ def device():
 
 
 def describe():
-    """Backend, device and library versions, recorded beside every run."""
+    """Backend, device, library versions and, under SLURM, the job id and node, recorded beside every run."""
     from importlib.metadata import PackageNotFoundError, version
 
     import keras
@@ -96,4 +96,5 @@ def describe():
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
         "versions": versions,
+        **({"slurm_job_id": os.environ["SLURM_JOB_ID"], "host": platform.node()} if "SLURM_JOB_ID" in os.environ else {}),
     }
