@@ -58,11 +58,14 @@ def wait_for(condition, what, logs, seconds=60):
 
 @pytest.fixture
 def slurm_cluster(tmp_path):
-    """A one-node SLURM cluster (munged, slurmctld, slurmd from Debian's slurm-wlm and munge, which
-    .ci/run installs), stopped and its slurm.conf removed afterwards."""
-    missing = [program for program in PROGRAMS if shutil.which(program) is None]
-    if missing or os.geteuid() != 0:
-        pytest.skip(f"needs root and Debian's slurm-wlm and munge (missing: {', '.join(missing) or 'root'}); .ci/run installs them")
+    """A one-node SLURM cluster: munged, slurmctld and slurmd from Debian's slurm-wlm and munge
+    (installed here when missing), stopped and its slurm.conf removed afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("starting SLURM daemons needs root")
+    if any(shutil.which(program) is None for program in PROGRAMS):
+        if shutil.which("apt-get") is None:
+            pytest.skip("needs Debian's slurm-wlm and munge, installed with apt-get")
+        run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge", tmp_path)
     if SLURM_CONF.exists() and not SLURM_CONF.read_text().startswith(MARKER):
         pytest.skip(f"{SLURM_CONF} belongs to a real cluster: not replacing it")
     folder = tmp_path / "slurm"
