@@ -4,6 +4,7 @@ by the tiny params file (real Snakemake, real DVC, real Keras)."""
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,14 @@ def run(command, cwd, check=True, **kwargs):
     if check:
         assert result.returncode == 0, f"{command} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return result
+
+
+def wait_for(condition, seconds=120):
+    """Polls `condition` until it holds or `seconds` pass; returns its last value."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return condition()
 
 
 def make_tiny_repo(repo):

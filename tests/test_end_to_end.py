@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from conftest import run
+from conftest import run, wait_for
 
 pytestmark = pytest.mark.slow
 UP_TO_DATE = "Data and pipelines are up to date."
@@ -159,9 +159,7 @@ def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrup
     command = "reprolab train --study tiny --variant adamw --seed 0".split()
     checkpoint = repo / "data/runs/tiny/adamw/seed0/backup/checkpoint.npz"
     training = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and training.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(lambda: checkpoint.exists() or training.poll() is not None)
     time.sleep(1.0)
     training.send_signal(signal.SIGKILL)
     training.wait()
@@ -205,13 +203,6 @@ def snakemake_children(process):
         except psutil.Error:  # it ended (or is a zombie) between the listing and the read
             continue
     return children
-
-
-def wait_for(condition, seconds=120):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return condition()
 
 
 def start_snakemake(repo):

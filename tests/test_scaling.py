@@ -9,12 +9,11 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, make_tiny_repo, run
+from conftest import ROOT, make_tiny_repo, run, wait_for
 
 pytestmark = pytest.mark.slow
 UP_TO_DATE = "Data and pipelines are up to date."
@@ -47,12 +46,9 @@ def slurm_config(folder):
                       "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP", ""])
 
 
-def wait_for(condition, what, logs, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {seconds}s; logs:\n" + "\n".join(path.read_text()[-2000:] for path in logs if path.exists()))
-        time.sleep(0.5)
+def tails(logs):
+    """The end of each daemon log that exists, for a failure message."""
+    return "\n".join(path.read_text()[-2000:] for path in logs if path.exists())
 
 
 @pytest.fixture
@@ -75,13 +71,13 @@ def slurm_cluster(tmp_path):
     daemons = [subprocess.Popen(["munged", "--foreground", "--force", f"--socket={folder}/munge.socket", f"--key-file={folder}/munge.key",
                                  f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log", f"--seed-file={folder}/munged.seed"])]
     try:
-        wait_for((folder / "munge.socket").exists, "munged did not open its socket", logs)
+        assert wait_for((folder / "munge.socket").exists, 60), f"munged did not open its socket within 60 s; logs:\n{tails(logs)}"
         SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
         SLURM_CONF.write_text(slurm_config(folder))
         daemons.append(subprocess.Popen(["slurmctld", "-D"]))
         daemons.append(subprocess.Popen(["slurmd", "-D"]))
-        wait_for(lambda: subprocess.run(["sinfo", "--noheader", "--format=%T"], check=False, capture_output=True, text=True).stdout.strip() == "idle",
-                 "the node did not come up idle", logs)
+        assert wait_for(lambda: subprocess.run(["sinfo", "--noheader", "--format=%T"], check=False, capture_output=True, text=True).stdout.strip()
+                        == "idle", 60), f"the node did not come up idle within 60 s; logs:\n{tails(logs)}"
         yield folder
     finally:
         for daemon in reversed(daemons):
