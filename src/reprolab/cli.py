@@ -11,10 +11,13 @@ from reprolab import config
 from reprolab import plan as planning
 
 
-def _study_job_arguments(parser):
+def _study_job_arguments(parser, several_seeds=False):
     parser.add_argument("--study", required=True)
     parser.add_argument("--variant", required=True)
-    parser.add_argument("--seed", required=True, type=int)
+    seeds = parser.add_mutually_exclusive_group(required=True) if several_seeds else parser
+    seeds.add_argument("--seed", type=int, required=not several_seeds)
+    if several_seeds:
+        seeds.add_argument("--seeds", type=int, nargs="+", help="all of the variant's seeds in one job (params.yaml's seeds_at_once: true)")
     parser.add_argument("--threads", type=int, default=planning.TRAIN_THREADS, help="CPU threads for this job (Snakemake's `threads`)")
 
 
@@ -27,7 +30,7 @@ def parse_arguments(argv):
     commands.add_parser("sync", help="regenerate dvc.yaml from params.yaml")
     prepare = commands.add_parser("prepare", help="fetch, verify and prepare one dataset")
     prepare.add_argument("--dataset", required=True)
-    _study_job_arguments(commands.add_parser("train", help="train one variant x seed"))
+    _study_job_arguments(commands.add_parser("train", help="train one variant x seed (or all its seeds, --seeds)"), several_seeds=True)
     _study_job_arguments(commands.add_parser("evaluate", help="evaluate one trained variant x seed"))
     proxies = commands.add_parser("proxies", help="score the zero-cost proxies of a study's architectures at initialisation")
     proxies.add_argument("--study", required=True)
@@ -58,6 +61,26 @@ def _require(plan, stage, **wildcards):
             matching = [job for job in matching if str(job[key]) == str(value)]
             given.append(f"{key} {value}")
         raise
+
+
+def _job_seeds(plan, arguments):
+    """The seeds a train or evaluate command runs, checked against the plan: `--seed N`, or for
+    train under `seeds_at_once: true` exactly the study's seeds as `--seeds`."""
+    study, variant = arguments.study, arguments.variant
+    several = getattr(arguments, "seeds", None)
+    if arguments.command == "evaluate" or not plan.params.get("seeds_at_once"):
+        if several is not None:
+            raise config.ParamsError(f"--seeds trains several seeds in one job, which {plan.params_path} plans only with "
+                                     f"seeds_at_once: true; train one seed with --seed N, or set seeds_at_once: true")
+        _require(plan, arguments.command, study=study, variant=variant, seed=arguments.seed)
+        return [arguments.seed]
+    job = _require(plan, "train", study=study, variant=variant)
+    planned = plan.study_seeds()[study]
+    if several != planned:
+        given = f"--seed {arguments.seed}" if several is None else "--seeds " + " ".join(map(str, several))
+        raise config.ParamsError(f"{plan.params_path} sets seeds_at_once: true, so one job trains all of study {study}'s seeds "
+                                 f"({' '.join(map(str, planned))}), not {given}: run `{job.command}`, or set seeds_at_once: false")
+    return planned
 
 
 def main(argv=None):
@@ -104,18 +127,22 @@ def run_stage(arguments, plan):
                      job.outputs["prepared_meta"], planning.path("raw", dataset=arguments.dataset))
         print(f"prepared {arguments.dataset}: {job.outputs['prepared']}")
     elif command in ("train", "evaluate"):
-        _require(plan, command, study=arguments.study, variant=arguments.variant, seed=arguments.seed)
+        seeds = _job_seeds(plan, arguments)
         from reprolab import runtime
 
-        runtime.configure(arguments.threads, arguments.seed, plan.params.get("accelerator", "cpu"))
+        runtime.configure(arguments.threads, seeds[0], plan.params.get("accelerator", "cpu"))
         if command == "train":
-            from reprolab import train as stage
+            from reprolab import train
+
+            results = dict(zip(seeds, train.run(plan, arguments.study, arguments.variant, seeds)))
         else:
-            from reprolab import evaluate as stage
-        result = stage.run(plan, arguments.study, arguments.variant, arguments.seed)
-        print(f"{command} {arguments.study}/{arguments.variant}/seed{arguments.seed}: "
-              + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in result.items()
-                          if key in ("status", "test_error_percent", "train_error_percent", "wall_seconds", "epochs_completed")))
+            from reprolab import evaluate
+
+            results = {arguments.seed: evaluate.run(plan, arguments.study, arguments.variant, arguments.seed)}
+        for seed, result in results.items():
+            print(f"{command} {arguments.study}/{arguments.variant}/seed{seed}: "
+                  + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in result.items()
+                              if key in ("status", "test_error_percent", "train_error_percent", "wall_seconds", "epochs_completed")))
     elif command == "proxies":
         _require(plan, "proxies", study=arguments.study)
         from reprolab import runtime

@@ -96,6 +96,10 @@ class Plan:
                 return job
         raise KeyError(f"no {stage} job for {wanted} in {self.params_path}")
 
+    def study_seeds(self):
+        """Each study's training seeds (after `scale`)."""
+        return {name: config.study_settings(self.params, name)["seeds"] for name in self.params["studies"]}
+
     def final_outputs(self):
         """Everything a full run produces: the targets of `snakemake`'s default rule."""
         return [path for job in self.jobs for path in job.outputs.values()]
@@ -103,6 +107,11 @@ class Plan:
 
 def path(kind, **wildcards):
     return PATHS[kind].format(**wildcards)
+
+
+def seed_group_outputs(study, seeds):
+    """The paths one seeds_at_once train job writes: every seed's train outputs, `{variant}` left open."""
+    return [PATHS[kind].format(study=study, variant="{variant}", seed=seed) for seed in seeds for kind in STAGE_OUTPUTS["train"]]
 
 
 def _outputs(stage, wildcards):
@@ -143,17 +152,25 @@ def build_plan(params_path="params.yaml"):
         run_outputs, variant_outputs = [], {}
         for variant_name in study["variants"]:
             variant_keys = config.source_keys(params, study_name, variant_name) + _existing_keys(params, ["accelerator"])
+            variant = {"study": study_name, "variant": variant_name}
+            if params.get("seeds_at_once"):  # one job writes every seed's run (see train.run)
+                seeds = " ".join(map(str, study["seeds"]))
+                jobs.append(Job("train", variant, _command("train", params_path, **variant, seeds=seeds, threads=TRAIN_THREADS), prepared,
+                                {f"seed{seed}_{kind}": output for seed in study["seeds"]
+                                 for kind, output in _outputs("train", {**variant, "seed": seed}).items()}, variant_keys, TRAIN_THREADS, gpus))
             for seed in study["seeds"]:
-                wildcards = {"study": study_name, "variant": variant_name, "seed": seed}
-                arguments = {"study": study_name, "variant": variant_name, "seed": seed, "threads": TRAIN_THREADS}
-                train = Job("train", wildcards, _command("train", params_path, **arguments), prepared,
-                            _outputs("train", wildcards), variant_keys, TRAIN_THREADS, gpus)
+                wildcards = {**variant, "seed": seed}
+                arguments = {**wildcards, "threads": TRAIN_THREADS}
+                trained = _outputs("train", wildcards)
+                if not params.get("seeds_at_once"):
+                    jobs.append(Job("train", wildcards, _command("train", params_path, **arguments), prepared, trained, variant_keys,
+                                    TRAIN_THREADS, gpus))
                 # Evaluation reads the variant's config too (its loss), so `dvc status` lists it with its train stage.
                 evaluate = Job("evaluate", wildcards, _command("evaluate", params_path, **arguments),
-                               prepared + [train.outputs["model"], train.outputs["train_info"]],
+                               prepared + [trained["model"], trained["train_info"]],
                                _outputs("evaluate", wildcards), variant_keys, TRAIN_THREADS, gpus)
-                jobs += [train, evaluate]
-                outputs = [train.outputs["history"], train.outputs["train_info"], *evaluate.outputs.values()]
+                jobs.append(evaluate)
+                outputs = [trained["history"], trained["train_info"], *evaluate.outputs.values()]
                 run_outputs += outputs
                 variant_outputs.setdefault(variant_name, []).extend(outputs)
         proxy_outputs = []

@@ -51,11 +51,21 @@ def configure(threads, seed, accelerator="cpu"):
 
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(True)
-    keras.utils.set_random_seed(seed)  # Python, NumPy and the backend
+    reseed(seed)
     if accelerator == "gpu" and device() == "cpu":
         raise AcceleratorError(f"params.yaml sets accelerator: gpu, but the {backend} backend sees no GPU here "
                                f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); "
                                "set accelerator: cpu, or install the backend's CUDA build")
+
+
+def reseed(seed):
+    """Python, NumPy, the backend and Keras' own state (layer-name counters, the global seed
+    generator) as a fresh process seeded with `seed` has them: a job training several seeds
+    calls it before each, so each seed's run equals the one it would get in a job of its own."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
 
 
 def device():

@@ -2,6 +2,7 @@
 train.json (resolved config, status, timings, provenance) beside it."""
 
 import csv
+import dataclasses
 import math
 import shutil
 import time
@@ -11,7 +12,7 @@ import numpy as np
 
 from reprolab import config as params_config
 from reprolab import data as datasets
-from reprolab import runtime
+from reprolab import runtime, seeds_at_once
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import cnn, lecun1989, mlp, resnet
@@ -164,49 +165,92 @@ def compile_trainer(config, model, data, seed):
                    "callbacks": callbacks}
 
 
-def train(config, data, seed, outputs, backup_directory, label, identity=None):
-    """Fits one model; returns the train.json record. Resumes from `backup_directory` if a killed
-    run with the same `identity` (config, seed, data) left a checkpoint there."""
+@dataclasses.dataclass
+class SeedRun:
+    """One seed's training, set up: its model, compiled trainer, epoch callbacks and where it resumes."""
+
+    seed: int
+    model: keras.Model
+    trainer: keras.Model
+    fit_arguments: dict
+    recorder: EpochRecorder
+    checkpoint: EpochCheckpoint
+    initial_epoch: int
+    measured_at_init: dict
+
+
+def prepare(config, data, seed, backup_directory, label, identity=None):
+    """Builds, initialises and compiles one seed's model and restores its checkpoint if a killed
+    run with the same `identity` (config, seed, data) left one in `backup_directory`."""
     model = build_model(config, data["x_train"].shape[1:], CLASSES, seed)
     measured_at_init = initialize(model, config, data["x_train"], seed)
     trainer, fit_arguments = compile_trainer(config, model, data, seed)
     recorder = EpochRecorder(data, label)
     checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
     initial_epoch = checkpoint.restore(trainer)
-    started = time.perf_counter()
-    timing_callbacks = fit_arguments.pop("callbacks", [])
-    trainer.fit(**fit_arguments, initial_epoch=initial_epoch, verbose=0, callbacks=[*timing_callbacks, recorder, checkpoint])
-    wall_seconds = time.perf_counter() - started
+    return SeedRun(seed, model, trainer, fit_arguments, recorder, checkpoint, initial_epoch, measured_at_init)
+
+
+def finish(run, outputs, backup_directory, wall_seconds):
+    """Writes the trained model and its history atomically, drops the checkpoint; returns the train.json record."""
     with atomic_path(outputs["model"]) as temporary:
-        model.save(temporary)
+        run.model.save(temporary)
     with atomic_path(outputs["history"]) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
         writer.writeheader()
-        writer.writerows(recorder.rows)
+        writer.writerows(run.recorder.rows)
     shutil.rmtree(backup_directory, ignore_errors=True)
-    status = "diverged" if recorder.diverged_epoch else "ok"
+    diverged_epoch = run.recorder.diverged_epoch
     return {
-        "status": status,
-        "diverged_epoch": recorder.diverged_epoch,
-        "epochs_completed": len(recorder.rows),
-        "resumed_after_epoch": initial_epoch,  # wall_seconds then covers only the resumed part
-        "parameters": model.count_params(),
-        "macs": count_macs(model),
+        "status": "diverged" if diverged_epoch else "ok",
+        "diverged_epoch": diverged_epoch,
+        "epochs_completed": len(run.recorder.rows),
+        "resumed_after_epoch": run.initial_epoch,  # wall_seconds then covers only the resumed part
+        "parameters": run.model.count_params(),
+        "macs": count_macs(run.model),
         "wall_seconds": wall_seconds,
-        **measured_at_init,
+        **run.measured_at_init,
     }
 
 
-def run(plan, study, variant, seed):
-    """The `train` stage: resolves the variant's config, trains, writes outputs atomically."""
+def train(config, data, seed, outputs, backup_directory, label, identity=None):
+    """Fits one model with Keras' `fit`; returns the train.json record."""
+    run = prepare(config, data, seed, backup_directory, label, identity)
+    started = time.perf_counter()
+    timing_callbacks = run.fit_arguments.pop("callbacks", [])
+    run.trainer.fit(**run.fit_arguments, initial_epoch=run.initial_epoch, verbose=0, callbacks=[*timing_callbacks, run.recorder, run.checkpoint])
+    return finish(run, outputs, backup_directory, time.perf_counter() - started)
+
+
+def run(plan, study, variant, seeds):
+    """The `train` stage for one seed, or for all of a variant's seeds in one process
+    (seeds_at_once): vmapped on JAX for per-example variants, else one after another, each from
+    the state a fresh job would start in. Writes every output atomically; returns the records."""
     config = params_config.resolve_variant(plan.params, study, variant)
-    wildcards = {"study": study, "variant": variant, "seed": seed}
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
-    outputs = {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")}
-    record = train(config, data, seed, outputs, path("backup", **wildcards), f"[{study}/{variant}/seed{seed}]",
-                   identity={"config": config, "seed": seed, "dataset_sha256": meta["sha256"]})
-    write_json(outputs["train_info"], {
-        "study": study, "variant": variant, "seed": seed, "config": config,
-        "dataset_sha256": meta["sha256"], **record, "runtime": runtime.describe(),
-    })
-    return record
+    jobs = []
+    for seed in seeds:
+        wildcards = {"study": study, "variant": variant, "seed": seed}
+        jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")},
+                     "backup_directory": path("backup", **wildcards), "label": f"[{study}/{variant}/seed{seed}]",
+                     "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"]}})
+    together = len(seeds) > 1 and seeds_at_once.applies(config)
+    if together:
+        runs = []
+        for job in jobs:
+            runtime.reseed(job["seed"])
+            runs.append(prepare(config, data, job["seed"], job["backup_directory"], job["label"], job["identity"]))
+        wall_seconds = seeds_at_once.train_together(runs, config["epochs"])
+        records = [finish(seed_run, job["outputs"], job["backup_directory"], wall_seconds) for seed_run, job in zip(runs, jobs)]
+    else:
+        records = []
+        for job in jobs:
+            runtime.reseed(job["seed"])
+            records.append(train(config, data, job["seed"], job["outputs"], job["backup_directory"], job["label"], job["identity"]))
+    for job, record in zip(jobs, records):
+        grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in turn"}} if len(seeds) > 1 else {}
+        write_json(job["outputs"]["train_info"], {
+            "study": study, "variant": variant, "seed": job["seed"], "config": config,
+            "dataset_sha256": meta["sha256"], **record, **grouped, "runtime": runtime.describe(),
+        })
+    return records

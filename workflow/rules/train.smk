@@ -1,23 +1,50 @@
-rule train:
-    """Train one variant x seed with Keras."""
-    input:
-        job_inputs("train"),
-    output:
-        PATHS["model"],
-        PATHS["history"],
-        PATHS["train_info"],
-    params:
-        command=job_command("train"),
-        settings=job_settings("train"),
-    log:
-        log_path("train", "{study}-{variant}-{seed}"),
-    threads: planning.TRAIN_THREADS
-    resources:
-        mem_mb=3000,
-        runtime=240,
-        gpu=job_gpus("train"),
-    shell:
-        "{params.command} > {log} 2>&1"
+if not PLAN.params.get("seeds_at_once"):
+
+    rule train:
+        """Train one variant x seed with Keras."""
+        input:
+            job_inputs("train"),
+        output:
+            PATHS["model"],
+            PATHS["history"],
+            PATHS["train_info"],
+        params:
+            command=job_command("train"),
+            settings=job_settings("train"),
+        log:
+            log_path("train", "{study}-{variant}-{seed}"),
+        threads: planning.TRAIN_THREADS
+        resources:
+            mem_mb=3000,
+            runtime=240,
+            gpu=job_gpus("train"),
+        shell:
+            "{params.command} > {log} 2>&1"
+
+else:
+    # seeds_at_once: one job per variant writes all of the study's seeds, so each study has its
+    # own rule (train_<study>) naming its seeds' paths; only {variant} is left a wildcard.
+    for STUDY, SEEDS in PLAN.study_seeds().items():
+
+        rule:
+            name:
+                f"train_{STUDY}"
+            input:
+                job_inputs("train", study=STUDY),
+            output:
+                planning.seed_group_outputs(STUDY, SEEDS),
+            params:
+                command=job_command("train", study=STUDY),
+                settings=job_settings("train", study=STUDY),
+            log:
+                log_path("train", STUDY + "-{variant}"),
+            threads: planning.TRAIN_THREADS
+            resources:
+                mem_mb=3000,
+                runtime=240 * len(SEEDS),
+                gpu=job_gpus("train", study=STUDY),
+            shell:
+                "{params.command} > {log} 2>&1"
 
 
 rule evaluate:
