@@ -8,6 +8,8 @@ import statistics
 import subprocess
 import time
 
+import numpy
+
 import pytest
 import yaml
 
@@ -31,6 +33,15 @@ def edit_params(repo, change):
 def run_records(repo, variant):
     """The train.json of every seed of a variant: they hold wall times, so a rerun changes them."""
     return {path.as_posix(): path.read_text() for path in repo.glob(f"data/runs/tiny/{variant}/*/train.json")}
+
+
+def keras_weights(model_path):
+    """A saved model's weights (Keras and reprolab's custom layers are imported only here)."""
+    import keras
+
+    import reprolab.train  # noqa: F401  (registers the custom layers for loading)
+
+    return keras.saving.load_model(model_path).get_weights()
 
 
 def planned_jobs(repo):
@@ -150,6 +161,42 @@ def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
         history = (repo / f"data/runs/tiny/{variant}/seed0/history.csv").read_text().splitlines()
         assert len(history) == 1 + train_info["config"]["epochs"]
         assert json.loads((repo / f"data/runs/tiny/{variant}/seed0/metrics.json").read_text())["test_examples"] == 100
+
+
+def test_seeds_at_once_trains_each_variant_in_one_job_with_the_results_of_one_job_a_seed(tiny_repo):
+    pytest.importorskip("jax", reason="seeds train vmapped on the JAX backend (pip install -e '.[test]' installs jax)")
+    repo, on_jax = tiny_repo, {**os.environ, "KERAS_BACKEND": "jax"}
+    run("snakemake --cores 2", repo, env=on_jax)
+    one_job_a_seed = {path: json.loads(path.read_text()) for path in repo.glob("data/runs/tiny/*/seed*/metrics.json")}
+
+    edit_params(repo, lambda params: params.update(seeds_at_once=True))
+    trains = {job for job in planned_jobs(repo) if job[0].startswith("train")}
+    assert trains == {("train_tiny", "variant=paper"), ("train_tiny", "variant=adamw")}
+    run("snakemake --cores 2", repo, env=on_jax)
+    assert stage_status(repo) == set()
+    assert len(one_job_a_seed) == 4
+    for path, alone in one_job_a_seed.items():
+        together = json.loads(path.read_text())
+        for key in ("confusion", "test_errors", "train_errors", "status"):
+            assert together[key] == alone[key], (path, key)
+        assert together["test_loss"] == pytest.approx(alone["test_loss"], rel=1e-5)  # vmap: float32 round-off at most
+        record = json.loads((path.parent / "train.json").read_text())
+        method = "vmap" if record["config"]["batch_size"] == 1 else "in turn"
+        assert record["seeds_at_once"] == {"seeds": [0, 1], "method": method}
+    wrong_seed = run("reprolab train --study tiny --variant paper --seed 0", repo, check=False)
+    assert wrong_seed.returncode == 1 and "--seeds 0 1" in wrong_seed.stderr
+
+
+def test_seeds_trained_in_turn_in_one_process_equal_their_own_jobs_byte_for_byte(tiny_repo):
+    """On TensorFlow (no vmap) seeds_at_once trains a variant's seeds one after another: the second
+    must not inherit anything from the first (names, random state)."""
+    repo = tiny_repo
+    run("reprolab prepare --dataset digits && reprolab train --study tiny --variant adamw --seed 1", repo)
+    alone = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
+    edit_params(repo, lambda params: params.update(seeds_at_once=True))
+    run("reprolab sync && reprolab train --study tiny --variant adamw --seeds 0 1", repo)
+    in_turn = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
+    assert len(in_turn) == len(alone) and all(numpy.array_equal(mine, theirs) for mine, theirs in zip(in_turn, alone))
 
 
 def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrupted_one(tiny_repo):

@@ -8,7 +8,7 @@ import yaml
 
 from reprolab import plan
 
-from conftest import ROOT, run
+from conftest import ROOT, run, write_tiny_project
 
 
 def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):
@@ -97,3 +97,31 @@ def test_accelerator_gpu_asks_for_a_gpu_per_training_job_and_refuses_to_run_with
     # With no GPU visible the job stops before loading data, naming the setting and the fix.
     refused = run("reprolab train --study tiny --variant paper --seed 0", tiny_repo, check=False, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert refused.returncode == 1 and "accelerator: gpu" in refused.stderr and "set accelerator: cpu" in refused.stderr
+
+
+def test_seeds_at_once_plans_one_train_job_per_variant_writing_every_seeds_run(tmp_path):
+    params = yaml.safe_load((ROOT / "tests" / "data" / "tiny_params.yaml").read_text())
+    params["seeds_at_once"] = True
+    target = write_tiny_project(tmp_path, params)
+    jobs = plan.build_plan(target).jobs
+    trains = {job.name: job for job in jobs if job.stage == "train"}
+    assert set(trains) == {"train-tiny-paper", "train-tiny-adamw"}
+    assert trains["train-tiny-paper"].command.endswith("--study tiny --variant paper --seeds 0 1 --threads 1")
+    assert sorted(trains["train-tiny-paper"].outputs.values()) == sorted(plan.path(kind, study="tiny", variant="paper", seed=seed)
+                                                        for kind in ("model", "history", "train_info") for seed in (0, 1))
+    evaluates = {job.name: job for job in jobs if job.stage == "evaluate"}
+    assert set(evaluates) == {f"evaluate-tiny-{variant}-{seed}" for variant in ("paper", "adamw") for seed in (0, 1)}
+    assert plan.path("model", study="tiny", variant="paper", seed=1) in evaluates["evaluate-tiny-paper-1"].inputs
+
+
+def test_train_commands_must_match_seeds_at_once(tmp_path, capsys):
+    from reprolab import cli
+
+    params = yaml.safe_load((ROOT / "tests" / "data" / "tiny_params.yaml").read_text())
+    one_by_one = str(write_tiny_project(tmp_path, params))
+    assert cli.main(["--params", one_by_one, "train", "--study", "tiny", "--variant", "paper", "--seeds", "0", "1"]) == 1
+    assert "plans only with seeds_at_once: true; train one seed with --seed N" in capsys.readouterr().err
+    params["seeds_at_once"] = True
+    at_once = str(write_tiny_project(tmp_path, params))
+    assert cli.main(["--params", at_once, "train", "--study", "tiny", "--variant", "paper", "--seeds", "0"]) == 1
+    assert "one job trains all of study tiny's seeds (0 1), not --seeds 0: run `reprolab train" in capsys.readouterr().err

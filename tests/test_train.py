@@ -1,4 +1,11 @@
-"""The training engine: the in-graph per-example loop equals plain Keras fit(batch_size=1)."""
+"""The training engine: the in-graph per-example loop equals plain Keras fit(batch_size=1), and
+seeds trained together (seeds_at_once) end as each would alone."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,3 +57,35 @@ def test_a_diverging_run_ends_cleanly_as_diverged(tmp_path):
     record = train.train(settings, data, 0, outputs, tmp_path / "backup", "[test]")
     assert record["status"] == "diverged" and record["diverged_epoch"] == record["epochs_completed"] < 5
     assert outputs["model"].exists() and outputs["history"].exists()
+
+
+SEEDS_TOGETHER = Path(__file__).parent / "helpers" / "seeds_together.py"
+
+
+@pytest.mark.parametrize("case, resume_epoch", [
+    (config(epochs=3), 1),  # seed 0 resumes after epoch 1 while seeds 1 and 2 start from scratch
+    (config(model={"name": "lecun1989", "activation": "tanh", "output_activation": "linear", "dropout": 0.0},
+            optimizer={"name": "sgd", "learning_rate": 10.0}, epochs=5), 0),  # every seed diverges
+], ids=["resumed", "diverging"])
+def test_seeds_trained_together_on_jax_end_as_each_would_alone(tmp_path, case, resume_epoch):
+    pytest.importorskip("jax", reason="seeds train together on the JAX backend (pip install -e '.[test]' installs jax)")
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    completed = subprocess.run([sys.executable, str(SEEDS_TOGETHER), str(tmp_path / "case.json"), str(resume_epoch), str(tmp_path)],
+                               env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for seed in (0, 1, 2):
+        alone, together = (tmp_path / mode / f"seed{seed}" for mode in ("alone", "together"))
+        records = [json.loads((folder / "train.json").read_text()) for folder in (alone, together)]
+        for key in ("status", "diverged_epoch", "epochs_completed"):
+            assert records[0][key] == records[1][key], (seed, key)
+        assert records[1]["resumed_after_epoch"] == (resume_epoch if seed == 0 else 0)
+        histories = [np.genfromtxt(folder / "history.csv", delimiter=",", names=True) for folder in (alone, together)]
+        for column in ("train_error_percent", "test_error_percent", "learning_rate"):
+            np.testing.assert_array_equal(histories[1][column], histories[0][column], err_msg=f"seed {seed} {column}")
+        # vmap batches each op over the seeds: the same arithmetic up to float32 round-off
+        np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-5)
+        if records[0]["status"] == "ok":
+            weights = [keras.saving.load_model(folder / "model.keras").get_weights() for folder in (alone, together)]
+            for expected, actual in zip(*weights):
+                np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    assert not (tmp_path / "together" / "seed0" / "backup").exists(), "finished runs drop their checkpoints"
