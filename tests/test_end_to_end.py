@@ -9,10 +9,8 @@ import subprocess
 import time
 
 import numpy
-
 import pytest
 import yaml
-
 from conftest import run, wait_for
 
 pytestmark = pytest.mark.slow

@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import yaml
+from conftest import ROOT, run, write_tiny_project
 
 from reprolab import plan
-
-from conftest import ROOT, run, write_tiny_project
 
 
 def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):

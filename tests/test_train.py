@@ -71,7 +71,7 @@ def test_seeds_trained_together_on_jax_end_as_each_would_alone(tmp_path, case, r
     pytest.importorskip("jax", reason="seeds train together on the JAX backend (pip install -e '.[test]' installs jax)")
     (tmp_path / "case.json").write_text(json.dumps(case))
     completed = subprocess.run([sys.executable, str(SEEDS_TOGETHER), str(tmp_path / "case.json"), str(resume_epoch), str(tmp_path)],
-                               env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True)
+                               env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
     for seed in (0, 1, 2):
         alone, together = (tmp_path / mode / f"seed{seed}" for mode in ("alone", "together"))

@@ -1,7 +1,7 @@
 """Several seeds of one per-example variant in one compiled program (params.yaml's seeds_at_once).
 
 On JAX the per-example epoch (per_example.py) is a pure function of a model's state, so
-`jax.vmap` runs it on the seeds' stacked states at once: one call a epoch trains every seed.
+`jax.vmap` runs it on the seeds' stacked states at once: one call an epoch trains every seed.
 Each seed keeps its own callbacks (history, checkpoint, divergence), run at epoch ends as `fit`
 runs them. Mini-batch `fit` draws its batch order in Keras' data pipeline, outside the model's
 state, so those variants train their seeds one after another instead (see train.run).
@@ -35,6 +35,15 @@ def _assign(trainer, state, index):
             variable.assign(value[index])
 
 
+def _merge(active, stepped, state):
+    """The stepped state for the seeds that took part in the epoch, the previous one for the rest."""
+    import jax
+    import jax.numpy as jnp
+
+    mask = jnp.asarray(active)
+    return jax.tree.map(lambda new, old: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old), stepped, state)
+
+
 def train_together(runs, epochs):
     """Trains prepared seed runs (train.prepare) of one config to `epochs`; returns the wall
     seconds. A seed takes part in an epoch only from its own resume point and until it diverges:
@@ -59,8 +68,7 @@ def train_together(runs, epochs):
             if taking_part:
                 run.recorder.on_epoch_begin(epoch)
         logs, stepped = epoch_of_every_seed(state, data)
-        mask = jnp.asarray(active)
-        state = jax.tree.map(lambda new, old: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, old), stepped, state)
+        state = _merge(active, stepped, state)
         losses = np.asarray(logs[LOSS_KEY])
         for index, (run, taking_part) in enumerate(zip(runs, active)):
             if taking_part:

@@ -17,8 +17,8 @@ from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import cnn, lecun1989, mlp, resnet
 from reprolab.models.layers import Blur
-from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models.macs import count_macs
+from reprolab.models.normalization import initialize_weight_norm
 from reprolab.optimizers import AdaptiveClippingSGD, NoisySGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
