@@ -1,5 +1,6 @@
 """Runs the speed benchmarks and appends a dated section to benchmarks/RESULTS.md: training speed
-on every installed Keras backend (per-example SGD and mini-batch throughput), pipeline overhead
+on every installed Keras backend (per-example SGD, mini-batch throughput, and on JAX several seeds
+trained together against one alone), pipeline overhead
 beside the bare tools, and, with --pipeline, the whole default pipeline's wall time.
 
     python benchmarks/run.py --pipeline                          # the committed figures (~20 min on 2 cores)
@@ -61,7 +62,15 @@ def training_tables(results):
                      if name.startswith("per-example") else "")
             per_step.append(f"| {backend} | {device} | `{name}` | {step * 1e6:.0f} | {plain / step:.1f}× | {whole} |")
         throughput.append(f"| {backend} | {device} | " + " | ".join(f"{result['examples_per_second'][size]:,.0f}" for size in BATCH_SIZES) + " |")
-    return per_step + [""] + throughput
+    together = ["| backend | device | one seed alone (s) | seeds together (s) | seeds together, in units of one seed |",
+                "| --- | --- | --- | --- | --- |"]
+    for result in results:
+        figures = result["seeds_at_once"]
+        if figures:
+            together.append(f"| {result['runtime']['backend']} | {result['runtime']['device']} | {figures['one_seed_seconds']:.1f} | "
+                            f"{figures['seeds']} in {figures['together_seconds']:.1f} | "
+                            f"{figures['together_seconds'] / figures['one_seed_seconds']:.2f} (one by one: {figures['seeds']}) |")
+    return per_step + [""] + throughput + ([""] + together if len(together) > 2 else [])
 
 
 def target_lines(results, arguments):

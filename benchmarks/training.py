@@ -1,16 +1,20 @@
 """Training speed of the `lecun1989` `paper` variant on the backend KERAS_BACKEND names, on one
 thread: plain Keras `fit(batch_size=1)`, `fit` with `steps_per_execution=512` (TensorFlow and JAX),
-reprolab's per-example loop (the pipeline's path) over a whole run, and mini-batch throughput.
-Prints one JSON object; `benchmarks/run.py` runs it once per installed backend.
+reprolab's per-example loop (the pipeline's path) over a whole run, mini-batch throughput, and
+on JAX what training SEEDS seeds together (seeds_at_once, vmap) costs beside one seed. Prints one JSON object; `benchmarks/run.py` runs it once per installed backend.
 
     KERAS_BACKEND=jax python benchmarks/training.py --examples 2048 --epochs 23
 """
 
 import argparse
 import json
+import tempfile
 import time
+from pathlib import Path
 
 from reprolab import runtime
+
+SEEDS = (0, 1, 2)  # the default studies' seed count
 
 
 def seconds_per_step(fit, steps):
@@ -22,7 +26,7 @@ def seconds_per_step(fit, steps):
 
 
 def training_data(synthetic_examples):
-    """The prepared USPS training set, or random digits of its shape (speed does not depend on the values)."""
+    """The prepared USPS set, or random digits of its shape (speed does not depend on the values)."""
     import numpy as np
 
     from reprolab import data
@@ -30,21 +34,37 @@ def training_data(synthetic_examples):
 
     if synthetic_examples:
         rng = np.random.default_rng(0)
-        return rng.uniform(-1, 1, (synthetic_examples, 16, 16, 1)).astype("float32"), rng.integers(0, 10, synthetic_examples)
-    arrays, _ = data.load_prepared(path("prepared", dataset="usps"), path("prepared_meta", dataset="usps"))
-    return arrays["x_train"], arrays["y_train"]
+        return {f"x_{split}": rng.uniform(-1, 1, (synthetic_examples, 16, 16, 1)).astype("float32") for split in ("train", "test")} | {
+            f"y_{split}": rng.integers(0, 10, synthetic_examples) for split in ("train", "test")}
+    return data.load_prepared(path("prepared", dataset="usps"), path("prepared_meta", dataset="usps"))[0]
+
+
+def seeds_together_seconds(settings, arrays, seeds, folder):
+    """Training seconds of one seed alone (`train.train`, as a job of its own) and of `seeds`
+    together (`seeds_at_once.train_together`), both with their epoch callbacks and compilation."""
+    from reprolab import seeds_at_once, train
+
+    runtime.reseed(seeds[0])
+    alone = train.train(settings, arrays, seeds[0], {"model": folder / "alone.keras", "history": folder / "alone.csv"}, folder / "alone",
+                        "[one seed]")["wall_seconds"]
+    runs = []
+    for seed in seeds:
+        runtime.reseed(seed)
+        runs.append(train.prepare(settings, arrays, seed, folder / f"seed{seed}", f"[seed {seed} of {len(seeds)}]"))
+    return {"seeds": len(seeds), "one_seed_seconds": alone, "together_seconds": seeds_at_once.train_together(runs, settings["epochs"])}
 
 
 def measure(examples, epochs, synthetic_examples, accelerator):
     runtime.configure(threads=1, seed=0, accelerator=accelerator)
     import keras
 
-    from reprolab import train
+    from reprolab import seeds_at_once, train
 
     settings = {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
                 "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
                 "epochs": epochs, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0}
-    images, labels = training_data(synthetic_examples)
+    arrays = training_data(synthetic_examples)
+    images, labels = arrays["x_train"], arrays["y_train"]
     targets = train.targets_for("mse_pm1", labels, train.CLASSES)
     subset = slice(0, examples)
 
@@ -68,8 +88,12 @@ def measure(examples, epochs, synthetic_examples, accelerator):
     for batch_size in (1, 32, 256, 1024):
         steps = max(1, examples // batch_size)
         throughput[batch_size] = batch_size / seconds_per_step(plain(train.steps_per_execution(steps), batch_size), steps)
+    together = {}
+    if seeds_at_once.applies(settings):
+        with tempfile.TemporaryDirectory() as folder:
+            together = seeds_together_seconds(settings, arrays, SEEDS, Path(folder))
     return {"runtime": runtime.describe(), "examples": len(images), "epochs": epochs, "whole_run_seconds": whole_run,
-            "seconds_per_step": paths, "examples_per_second": throughput}
+            "seconds_per_step": paths, "examples_per_second": throughput, "seeds_at_once": together}
 
 
 def main():

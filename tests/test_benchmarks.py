@@ -23,3 +23,5 @@ def test_benchmark_runner_writes_every_table_on_a_tiny_project(tiny_repo, tmp_pa
         if importlib.util.find_spec(backend):
             assert f"| {backend} | cpu | `per-example loop (pipeline path)` |" in text
             assert f"| {backend} | cpu | `plain fit(batch_size=1)` |" in text
+    if importlib.util.find_spec("jax"):
+        assert "| jax | cpu | " in text and "seeds together, in units of one seed |" in text
