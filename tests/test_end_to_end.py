@@ -297,6 +297,16 @@ def test_sigint_leaves_no_partial_output_and_the_rerun_completes(tiny_repo):
     assert UP_TO_DATE in run("dvc status", repo).stdout
 
 
+def test_a_partial_run_beside_reports_without_their_runs_still_records_its_stages(tiny_repo):
+    """A fresh clone has every report (git keeps them) but none of the runs: building one target
+    there must end cleanly and record what it built, not fail on the reports' missing inputs."""
+    repo = tiny_repo
+    run("snakemake --cores 2", repo)
+    run("git add -A && git commit -qm results && rm -rf data/runs .snakemake", repo)
+    run("snakemake --cores 2 data/runs/tiny/paper/seed0/metrics.json", repo)
+    assert not stage_status(repo) & {"train-tiny-paper-0", "evaluate-tiny-paper-0"}
+
+
 def test_a_diverging_variant_is_reported_and_the_pipeline_finishes(tiny_repo):
     repo = tiny_repo
     edit_params(repo, lambda params: params["studies"]["tiny"]["variants"].update(

@@ -7,10 +7,13 @@ from pathlib import Path
 
 
 def stale_finished_stages(plan):
-    """The DVC stages that `dvc status` reports as changed and whose outputs all exist."""
+    """The DVC stages that `dvc status` reports as changed and whose inputs and outputs all exist.
+    Inputs too: after a partial run in a fresh clone, another study's reports (kept in git) exist
+    without the runs they were made from, and DVC cannot record a stage with a missing dependency."""
     status = subprocess.run(["dvc", "status", "--json"], check=True, capture_output=True, text=True).stdout
     changed = set(json.loads(status or "{}"))
-    return [job.name for job in plan.jobs if job.name in changed and all(Path(output).exists() for output in job.outputs.values())]
+    return [job.name for job in plan.jobs
+            if job.name in changed and all(Path(file).exists() for file in [*job.inputs, *job.outputs.values()])]
 
 
 def commit_finished(plan):
