@@ -167,7 +167,7 @@ def test_seeds_at_once_trains_each_variant_in_one_job_with_the_results_of_one_jo
     run("snakemake --cores 2", repo, env=on_jax)
     one_job_a_seed = {path: json.loads(path.read_text()) for path in repo.glob("data/runs/tiny/*/seed*/metrics.json")}
 
-    edit_params(repo, lambda params: params.update(seeds_at_once=True))
+    edit_params(repo, lambda params: params.update(seeds_at_once="vmap"))
     trains = {job for job in planned_jobs(repo) if job[0].startswith("train")}
     assert trains == {("train_tiny", "variant=paper"), ("train_tiny", "variant=adamw")}
     run("snakemake --cores 2", repo, env=on_jax)
@@ -179,21 +179,22 @@ def test_seeds_at_once_trains_each_variant_in_one_job_with_the_results_of_one_jo
             assert together[key] == alone[key], (path, key)
         assert together["test_loss"] == pytest.approx(alone["test_loss"], rel=1e-5)  # vmap: float32 round-off at most
         record = json.loads((path.parent / "train.json").read_text())
-        method = "vmap" if record["config"]["batch_size"] == 1 else "in turn"
+        method = "vmap" if record["config"]["batch_size"] == 1 else "in_turn"
         assert record["seeds_at_once"] == {"seeds": [0, 1], "method": method}
     wrong_seed = run("reprolab train --study tiny --variant paper --seed 0", repo, check=False)
     assert wrong_seed.returncode == 1 and "--seeds 0 1" in wrong_seed.stderr
 
 
 def test_seeds_trained_in_turn_in_one_process_equal_their_own_jobs_byte_for_byte(tiny_repo):
-    """On TensorFlow (no vmap) seeds_at_once trains a variant's seeds one after another: the second
+    """seeds_at_once: in_turn trains a variant's seeds one after another in one process: the second
     must not inherit anything from the first (names, random state)."""
     repo = tiny_repo
     run("reprolab prepare --dataset digits && reprolab train --study tiny --variant adamw --seed 1", repo)
     alone = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
-    edit_params(repo, lambda params: params.update(seeds_at_once=True))
+    edit_params(repo, lambda params: params.update(seeds_at_once="in_turn"))
     run("reprolab sync && reprolab train --study tiny --variant adamw --seeds 0 1", repo)
     in_turn = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
+    assert json.loads((repo / "data/runs/tiny/adamw/seed1/train.json").read_text())["seeds_at_once"]["method"] == "in_turn"
     assert len(in_turn) == len(alone) and all(numpy.array_equal(mine, theirs) for mine, theirs in zip(in_turn, alone))
 
 

@@ -100,7 +100,7 @@ def test_accelerator_gpu_asks_for_a_gpu_per_training_job_and_refuses_to_run_with
 
 def test_seeds_at_once_plans_one_train_job_per_variant_writing_every_seeds_run(tmp_path):
     params = yaml.safe_load((ROOT / "tests" / "data" / "tiny_params.yaml").read_text())
-    params["seeds_at_once"] = True
+    params["seeds_at_once"] = "in_turn"
     target = write_tiny_project(tmp_path, params)
     jobs = plan.build_plan(target).jobs
     trains = {job.name: job for job in jobs if job.stage == "train"}
@@ -119,8 +119,8 @@ def test_train_commands_must_match_seeds_at_once(tmp_path, capsys):
     params = yaml.safe_load((ROOT / "tests" / "data" / "tiny_params.yaml").read_text())
     one_by_one = str(write_tiny_project(tmp_path, params))
     assert cli.main(["--params", one_by_one, "train", "--study", "tiny", "--variant", "paper", "--seeds", "0", "1"]) == 1
-    assert "plans only with seeds_at_once: true; train one seed with --seed N" in capsys.readouterr().err
-    params["seeds_at_once"] = True
+    assert "plans only with seeds_at_once: in_turn or vmap; train one seed with --seed N" in capsys.readouterr().err
+    params["seeds_at_once"] = "vmap"
     at_once = str(write_tiny_project(tmp_path, params))
     assert cli.main(["--params", at_once, "train", "--study", "tiny", "--variant", "paper", "--seeds", "0"]) == 1
-    assert "one job trains all of study tiny's seeds (0 1), not --seeds 0: run `reprolab train" in capsys.readouterr().err
+    assert "sets seeds_at_once: vmap, so one job trains all of study tiny's seeds (0 1), not --seeds 0: run `reprolab train" in capsys.readouterr().err

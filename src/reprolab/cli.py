@@ -17,7 +17,7 @@ def _study_job_arguments(parser, several_seeds=False):
     seeds = parser.add_mutually_exclusive_group(required=True) if several_seeds else parser
     seeds.add_argument("--seed", type=int, required=not several_seeds)
     if several_seeds:
-        seeds.add_argument("--seeds", type=int, nargs="+", help="all of the variant's seeds in one job (params.yaml's seeds_at_once: true)")
+        seeds.add_argument("--seeds", type=int, nargs="+", help="all of the variant's seeds in one job (params.yaml's seeds_at_once)")
     parser.add_argument("--threads", type=int, default=planning.TRAIN_THREADS, help="CPU threads for this job (Snakemake's `threads`)")
 
 
@@ -65,20 +65,20 @@ def _require(plan, stage, **wildcards):
 
 def _job_seeds(plan, arguments):
     """The seeds a train or evaluate command runs, checked against the plan: `--seed N`, or for
-    train under `seeds_at_once: true` exactly the study's seeds as `--seeds`."""
+    train under `seeds_at_once` (in_turn or vmap) exactly the study's seeds as `--seeds`."""
     study, variant = arguments.study, arguments.variant
     several = getattr(arguments, "seeds", None)
     if arguments.command == "evaluate" or not plan.params.get("seeds_at_once"):
         if several is not None:
             raise config.ParamsError(f"--seeds trains several seeds in one job, which {plan.params_path} plans only with "
-                                     f"seeds_at_once: true; train one seed with --seed N, or set seeds_at_once: true")
+                                     f"seeds_at_once: in_turn or vmap; train one seed with --seed N, or set seeds_at_once")
         _require(plan, arguments.command, study=study, variant=variant, seed=arguments.seed)
         return [arguments.seed]
     job = _require(plan, "train", study=study, variant=variant)
     planned = plan.study_seeds()[study]
     if several != planned:
         given = f"--seed {arguments.seed}" if several is None else "--seeds " + " ".join(map(str, several))
-        raise config.ParamsError(f"{plan.params_path} sets seeds_at_once: true, so one job trains all of study {study}'s seeds "
+        raise config.ParamsError(f"{plan.params_path} sets seeds_at_once: {plan.params['seeds_at_once']}, so one job trains all of study {study}'s seeds "
                                  f"({' '.join(map(str, planned))}), not {given}: run `{job.command}`, or set seeds_at_once: false")
     return planned
 

@@ -224,8 +224,8 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
 
 def run(plan, study, variant, seeds):
     """The `train` stage for one seed, or for all of a variant's seeds in one process
-    (seeds_at_once): vmapped on JAX for per-example variants, else one after another, each from
-    the state a fresh job would start in. Writes every output atomically; returns the records."""
+    (seeds_at_once): one after another, each from the state a fresh job would start in, or under
+    `vmap` on JAX for per-example variants all in one vmapped program (seeds_at_once.py). Writes every output atomically; returns the records."""
     config = params_config.resolve_variant(plan.params, study, variant)
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
     jobs = []
@@ -234,7 +234,7 @@ def run(plan, study, variant, seeds):
         jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")},
                      "backup_directory": path("backup", **wildcards), "label": f"[{study}/{variant}/seed{seed}]",
                      "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"]}})
-    together = len(seeds) > 1 and seeds_at_once.applies(config)
+    together = len(seeds) > 1 and plan.params.get("seeds_at_once") == "vmap" and seeds_at_once.applies(config)
     if together:
         runs = []
         for job in jobs:
@@ -248,7 +248,7 @@ def run(plan, study, variant, seeds):
             runtime.reseed(job["seed"])
             records.append(train(config, data, job["seed"], job["outputs"], job["backup_directory"], job["label"], job["identity"]))
     for job, record in zip(jobs, records):
-        grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in turn"}} if len(seeds) > 1 else {}
+        grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in_turn"}} if len(seeds) > 1 else {}
         write_json(job["outputs"]["train_info"], {
             "study": study, "variant": variant, "seed": job["seed"], "config": config,
             "dataset_sha256": meta["sha256"], **record, **grouped, "runtime": runtime.describe(),
