@@ -1,11 +1,12 @@
-"""Several seeds of one per-example variant in one compiled program (params.yaml's `seeds_at_once: vmap`).
+"""Several seeds of one per-example variant in one compiled program (`seeds_at_once: vmap`).
 
 On JAX the per-example epoch (per_example.py) is a pure function of a model's state, so
 `jax.vmap` runs it on the seeds' stacked states at once: one call an epoch trains every seed.
 Each seed keeps its own callbacks (history, checkpoint, divergence), run at epoch ends as `fit`
 runs them. Batched operations (a grouped convolution instead of one a seed) round differently, so
-results equal one job a seed up to float32 round-off; `in_turn` keeps them byte-identical. Mini-batch `fit` draws its batch order in Keras' data pipeline, outside the model's
-state, so those variants train their seeds one after another instead (see train.run).
+results equal one job a seed up to float32 round-off; `in_turn` keeps them byte-identical.
+Mini-batch `fit` draws its batch order in Keras' data pipeline, outside the model's state, so
+those variants train their seeds one after another instead (see train.run).
 """
 
 import time
