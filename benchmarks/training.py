@@ -1,7 +1,8 @@
 """Training speed of the `lecun1989` `paper` variant on the backend KERAS_BACKEND names, on one
 thread: plain Keras `fit(batch_size=1)`, `fit` with `steps_per_execution=512` (TensorFlow and JAX),
 reprolab's per-example loop (the pipeline's path) over a whole run, mini-batch throughput, and
-on JAX what training SEEDS seeds together (seeds_at_once, vmap) costs beside one seed. Prints one JSON object; `benchmarks/run.py` runs it once per installed backend.
+on JAX what training the SEEDS together (`seeds_at_once: vmap`) costs beside one seed alone.
+Prints one JSON object; `benchmarks/run.py` runs it once per installed backend.
 
     KERAS_BACKEND=jax python benchmarks/training.py --examples 2048 --epochs 23
 """

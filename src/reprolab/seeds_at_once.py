@@ -22,17 +22,18 @@ def applies(config):
     return keras.backend.backend() == "jax" and config["batch_size"] == 1
 
 
+def _variable_groups(trainer):
+    """The trainer's variables in the layout of Keras' stateless JAX train step's state."""
+    return (trainer.trainable_variables, trainer.non_trainable_variables, trainer.optimizer.variables, trainer.metrics_variables)
+
+
 def _state(trainer):
-    """The trainer's variables in the layout of Keras' stateless JAX train step."""
-    return tuple([variable.value for variable in variables]
-                 for variables in (trainer.trainable_variables, trainer.non_trainable_variables,
-                                   trainer.optimizer.variables, trainer.metrics_variables))
+    return tuple([variable.value for variable in variables] for variables in _variable_groups(trainer))
 
 
 def _assign(trainer, state, index):
     """Writes seed `index`'s slice of the stacked state back into its trainer's variables."""
-    for variables, values in zip((trainer.trainable_variables, trainer.non_trainable_variables,
-                                  trainer.optimizer.variables, trainer.metrics_variables), state):
+    for variables, values in zip(_variable_groups(trainer), state):
         for variable, value in zip(variables, values):
             variable.assign(value[index])
 

@@ -225,7 +225,8 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
 def run(plan, study, variant, seeds):
     """The `train` stage for one seed, or for all of a variant's seeds in one process
     (seeds_at_once): one after another, each from the state a fresh job would start in, or under
-    `vmap` on JAX for per-example variants all in one vmapped program (seeds_at_once.py). Writes every output atomically; returns the records."""
+    `vmap` on JAX for per-example variants all in one vmapped program (seeds_at_once.py).
+    Writes every output atomically; returns the records."""
     config = params_config.resolve_variant(plan.params, study, variant)
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
     jobs = []
