@@ -21,6 +21,7 @@ wildcard_constraints:
     variant="[a-z][a-z0-9_]*",
     seed=r"\d+",
     plot="[a-z][a-z0-9_]*",
+    sweep="[a-z][a-z0-9_]*",
 
 
 include: "workflow/rules/common.smk"

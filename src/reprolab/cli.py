@@ -34,6 +34,9 @@ def parse_arguments(argv):
     _study_job_arguments(commands.add_parser("evaluate", help="evaluate one trained variant x seed"))
     proxies = commands.add_parser("proxies", help="score the zero-cost proxies of a study's architectures at initialisation")
     proxies.add_argument("--study", required=True)
+    pick = commands.add_parser("pick", help="pick a sweep's value from its points' validation errors")
+    pick.add_argument("--study", required=True)
+    pick.add_argument("--sweep", required=True)
     report = commands.add_parser("report", help="write reports/<study>/")
     report.add_argument("--study", required=True)
     plot = commands.add_parser("plot", help="draw one of a study card's extra figures")
@@ -152,6 +155,14 @@ def run_stage(arguments, plan):
 
         record = proxies.run(plan, arguments.study)
         print(f"proxies {arguments.study}: {len(record['variants'])} architectures x {len(record['seeds'])} init seeds in {record['seconds']:.1f}s")
+    elif command == "pick":
+        from reprolab import sweeps
+
+        _require(plan, "pick", study=arguments.study, sweep=arguments.sweep)
+        record = sweeps.pick(plan, arguments.study, arguments.sweep)
+        print(f"pick {arguments.study}/{arguments.sweep}: {record['key']} = {record['picked']} (on validation: "
+              + ", ".join(f"{point['value']}: {point['failed']}/{point['runs']} failed, mean "
+                          + ("-" if point["validation_error_mean"] is None else f"{point['validation_error_mean']:.2f}%") for point in record["points"]) + ")")
     elif command == "report":
         from reprolab import report
 

@@ -145,10 +145,18 @@ def validate(params, source="params.yaml"):
                     f"variants: {', '.join(study['variants'])}"
                 )
         dataset = params["datasets"][study["dataset"]]
-        train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
+        all_train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
+        if dataset.get("validation_size", 0) >= all_train_examples:
+            raise ParamsError(f"{source}: datasets.{study['dataset']}.validation_size {dataset['validation_size']} leaves no training "
+                              f"examples of the {all_train_examples}; use fewer")
+        _check_sweeps(params, study_name, source)
         for variant_name in study["variants"]:
             resolved = resolve_variant(params, study_name, variant_name)
             where = f"{source}: studies.{study_name}.variants.{variant_name}"
+            if resolved["hold_out_validation"] and not dataset.get("validation_size"):
+                raise ParamsError(f"{where}: hold_out_validation needs a validation split: set datasets.{study['dataset']}.validation_size "
+                                  "(e.g. 1000), or hold_out_validation: false")
+            train_examples = all_train_examples - (dataset.get("validation_size", 0) if resolved["hold_out_validation"] else 0)
             if resolved["batch_size"] > train_examples:
                 raise ParamsError(
                     f"{where}: batch_size {resolved['batch_size']} is larger than the "
@@ -163,6 +171,29 @@ def validate(params, source="params.yaml"):
             raise ParamsError(f"{source}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the variants "
                               f"({', '.join(study['variants'])})")
         _check_card(params, study_name, Path(source).parent)
+
+
+def _check_sweeps(params, study_name, source):
+    """A sweep names a declared variant that holds out validation, and a key that variant has or
+    that a variant taking the pick lacks; `picked` names declared sweeps; point names are free."""
+    raw = params["studies"][study_name]
+    sweeps = raw.get("sweeps", {})
+    for variant_name, variant in raw.get("variants", {}).items():
+        for sweep_name in (variant or {}).get("picked", []):
+            if sweep_name not in sweeps:
+                raise ParamsError(f"{source}: studies.{study_name}.variants.{variant_name}.picked: unknown sweep '{sweep_name}'; "
+                                  f"sweeps: {', '.join(sweeps) or 'none (declare studies.{study_name}.sweeps)'}")
+    for sweep_name, sweep in sweeps.items():
+        where = f"{source}: studies.{study_name}.sweeps.{sweep_name}"
+        if sweep["variant"] not in raw.get("variants", {}):
+            raise ParamsError(f"{where}.variant: unknown variant '{sweep['variant']}'; variants: {', '.join(raw.get('variants', {}))}")
+        for value in sweep["values"]:
+            if point_name(sweep_name, value) in raw.get("variants", {}):
+                raise ParamsError(f"{where}: its point {point_name(sweep_name, value)} has the name of a declared variant; rename the sweep or the variant")
+        template = resolve_variant(params, study_name, sweep["variant"])
+        if not template["hold_out_validation"]:
+            raise ParamsError(f"{where}: a sweep picks on the validation split, but variant '{sweep['variant']}' trains on all "
+                              "training examples; set hold_out_validation: true (and the dataset's validation_size)")
 
 
 def _check_model(resolved, where):
@@ -184,6 +215,10 @@ def _check_model(resolved, where):
     if "gradient_noise" in resolved["optimizer"] and (resolved["optimizer"]["name"] != "sgd" or "adaptive_clipping" in resolved["optimizer"]):
         raise ParamsError(f"{where}: optimizer.gradient_noise is implemented for plain SGD (with momentum); "
                           "use optimizer.name sgd without adaptive_clipping")
+    if resolved["optimizer"].get("weight_decay_form") == "coupled" and (
+            resolved["optimizer"]["name"] != "sgd" or {"gradient_noise", "adaptive_clipping"} & set(resolved["optimizer"])):
+        raise ParamsError(f"{where}: optimizer.weight_decay_form coupled is implemented for plain SGD (with momentum); "
+                          "use optimizer.name sgd without gradient_noise or adaptive_clipping, or drop weight_decay_form")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
 
@@ -226,9 +261,12 @@ def _check_card(params, study_name, root):
         if "proxy" in claim:
             _check_proxy_claim(params, study_name, claim, where)
             continue
-        for key in ("variant", "over"):
-            if key in claim and claim[key] not in study["variants"]:
-                raise ParamsError(f"{where}.{key}: unknown variant '{claim[key]}'; variants: {', '.join(study['variants'])}")
+        for key, value in [(key, claim[key]) for key in ("variant", "over") if key in claim] + [
+                (f"effect.{key}", value) for key, value in claim.get("effect", {}).items()]:
+            if value not in study["variants"]:
+                raise ParamsError(f"{where}.{key}: unknown variant '{value}'; variants: {', '.join(study['variants'])}")
+        if claim.get("measure") == "failure_rate" and claim["kind"] != "improves":
+            raise ParamsError(f"{where}.measure: failure_rate claims say `variant` fails less often than `over` (kind improves), not {claim['kind']}")
         if "epoch" in claim:
             shortest = min(resolve_variant(params, study_name, claim[key])["epochs"] for key in ("variant", "over"))
             if claim["epoch"] > shortest:
@@ -255,6 +293,9 @@ def _check_plots(params, study_name, card):
         where = f"{CARD_PATH.format(study=study_name)}: plots.{index}"
         if plot["kind"] == "proxies" and "proxies" not in study:
             raise ParamsError(f"{where}: a proxies plot needs studies.{study_name}.proxies in params.yaml")
+        if plot["kind"] == "sweep" and plot.get("sweep") not in study.get("sweeps", {}):
+            raise ParamsError(f"{where}.sweep: a sweep plot names one of studies.{study_name}.sweeps "
+                              f"({', '.join(study.get('sweeps', {})) or 'none declared'})")
         for variant in plot_variants(study, plot):
             if variant not in study["variants"]:
                 raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
@@ -269,20 +310,43 @@ def _check_plots(params, study_name, card):
 
 
 def plot_variants(study, plot):
-    """The variants a card's plot draws: those it names, or all of the study's."""
+    """The variants a card's plot draws: a sweep's points, those it names, or all of the study's."""
+    if plot["kind"] == "sweep":
+        return [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
     return plot.get("variants") or list(study["variants"])
 
 
 def study_settings(params, study_name):
     """The study's block with its `full` overlay applied when params say `scale: full`, and its
-    variants: those declared, then the architectures its `search_space` samples."""
+    variants: those declared, the architectures its `search_space` samples, then its sweeps' points."""
     study = {key: value for key, value in params["studies"][study_name].items() if key != "full"}
     if params.get("scale", "default") == "full":
         study = deep_merge(study, params["studies"][study_name].get("full", {}))
     study["variants"] = dict(study.get("variants", {}))
     if "search_space" in study:
         study["variants"].update(copy.deepcopy(_sampled(json.dumps(study["search_space"], sort_keys=True))))
+    study["variants"].update(sweep_points(study))
     return study
+
+
+def sweep_points(study):
+    """Each sweep's runs as variants named <sweep>_<value>: the sweep's `variant` with its `key` set
+    to one value. They train on the training split and are compared on validation only."""
+    points = {}
+    for sweep_name, sweep in study.get("sweeps", {}).items():
+        for value in sweep["values"]:
+            settings = value
+            for part in reversed(sweep["key"].split(".")):
+                settings = {part: settings}
+            points[point_name(sweep_name, value)] = {"extends": sweep["variant"], "sweep": sweep_name, **settings}
+    return points
+
+
+def point_name(sweep_name, value):
+    """A sweep point's variant name: 0.01 in sweep noise_eta is noise_eta_0_01."""
+    return f"{sweep_name}_{value}".replace(".", "_").replace("-", "m").replace("+", "")
+
+
 
 
 @functools.lru_cache(maxsize=8)
@@ -348,21 +412,29 @@ def _layers(params, study_name, variant_name):
         layers.append((f"{prefix}.full.base", raw["full"]["base"]))
     study = study_settings(params, study_name)
     for name in extends_chain(study, study_name, variant_name):
+        if "sweep" in (study["variants"][name] or {}):  # a sweep's point: its template with the swept key set
+            layers.append((f"{prefix}.sweeps.{study['variants'][name]['sweep']}", study["variants"][name]))
+            continue
         if name not in raw.get("variants", {}):  # drawn from the search space
             layers.append((f"{prefix}.search_space", study["variants"][name]))
             continue
         layers.append((f"{prefix}.variants.{name}", raw["variants"][name] or {}))
         if full and name in raw.get("full", {}).get("variants", {}):
             layers.append((f"{prefix}.full.variants.{name}", raw["full"]["variants"][name] or {}))
-    return [(key, {k: v for k, v in settings.items() if k != "extends"}) for key, settings in layers]
+    return [(key, {k: v for k, v in settings.items() if k not in ("extends", "sweep")}) for key, settings in layers]
 
 
 def resolve_variant(params, study_name, variant_name):
     """The full training config of one variant: study base, then each ancestor, then the variant."""
     config = {}
-    for _, settings in _layers(params, study_name, variant_name):
+    layers = _layers(params, study_name, variant_name)
+    for _, settings in layers:
         config = deep_merge(config, settings)
-    config["dataset"] = params["studies"][study_name]["dataset"]
+    if ".sweeps." in layers[-1][0]:  # a sweep's point sets the key itself rather than taking the pick
+        config.pop("picked", None)
+    dataset = params["studies"][study_name]["dataset"]
+    config["dataset"] = dataset
+    config.setdefault("hold_out_validation", bool(params["datasets"][dataset].get("validation_size")))
     return config
 
 
@@ -388,6 +460,8 @@ def source_keys(params, study_name, variant_name, only=None):
             continue
         if key == sampled:
             inherited += [f"{sampled}.{choice}" for choice in ("seed", *SEARCH_CHOICES)]
+        elif ".sweeps." in key:  # the point's value is in its name; the sweep's other values are not read
+            inherited += [f"{key}.key"]
         else:
             inherited += [".".join((key, *path)) for path in _covering_paths(settings, used)]
     full_layers = _layers({**params, "scale": "full"}, study_name, variant_name)

@@ -1,5 +1,6 @@
 """Fetches raw datasets (local mirror first, then the published URLs), checks their sha256 and
-prepares them as one .npz of float32 images in [-1, 1] with a JSON description beside it."""
+prepares them as one .npz of float32 images in [-1, 1] with a JSON description beside it; the
+.npz also holds the indices of the training examples held out for validation."""
 
 import gzip
 import hashlib
@@ -103,6 +104,7 @@ def load_digits(raw_directory):
 
 
 SOURCES = {"usps": load_usps, "digits": load_digits}
+VALIDATION_SEED = 0
 
 
 def prepare(dataset_name, dataset_params, prepared_path, meta_path, raw_directory):
@@ -110,18 +112,39 @@ def prepare(dataset_name, dataset_params, prepared_path, meta_path, raw_director
     (x_train, y_train, x_test, y_test), source_hashes = SOURCES[dataset_params["source"]](raw_directory)
     x_train, y_train = x_train[: dataset_params.get("train_size")], y_train[: dataset_params.get("train_size")]
     x_test, y_test = x_test[: dataset_params.get("test_size")], y_test[: dataset_params.get("test_size")]
+    validation_index = validation_indices(len(y_train), dataset_params.get("validation_size", 0))
     with atomic_path(prepared_path) as temporary:
         with open(temporary, "wb") as handle:
-            np.savez(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+            np.savez(handle, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, validation_index=validation_index)
     write_json(meta_path, {
         "dataset": dataset_name,
         "params": dataset_params,
         "source_sha256": source_hashes,
         "sha256": sha256_of(prepared_path),
         "shapes": {"x_train": list(x_train.shape), "x_test": list(x_test.shape)},
-        "class_counts": {"train": np.bincount(y_train, minlength=10).tolist(), "test": np.bincount(y_test, minlength=10).tolist()},
+        "validation_size": int(len(validation_index)),
+        "class_counts": {"train": np.bincount(y_train, minlength=10).tolist(), "test": np.bincount(y_test, minlength=10).tolist(),
+                         "validation": np.bincount(y_train[validation_index], minlength=10).tolist()},
         "value_range": [float(min(x_train.min(), x_test.min())), float(max(x_train.max(), x_test.max()))],
     })
+
+
+def validation_indices(train_examples, validation_size):
+    """The training examples held out for validation: a fixed draw (seed 0) of `validation_size`,
+    sorted, so every run of every study that holds out validation holds out the same digits."""
+    return np.sort(np.random.default_rng(VALIDATION_SEED).permutation(train_examples)[:validation_size]).astype(np.int64)
+
+
+def training_split(data, hold_out_validation):
+    """The arrays a run sees: with `hold_out_validation` the training set minus the validation
+    examples (x_train) and those examples (x_validation); without it all training examples."""
+    if not hold_out_validation:
+        return {key: data[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    held_out = np.zeros(len(data["y_train"]), dtype=bool)
+    held_out[data["validation_index"]] = True
+    return {"x_train": data["x_train"][~held_out], "y_train": data["y_train"][~held_out],
+            "x_validation": data["x_train"][held_out], "y_validation": data["y_train"][held_out],
+            "x_test": data["x_test"], "y_test": data["y_test"]}
 
 
 def load_prepared(prepared_path, meta_path):

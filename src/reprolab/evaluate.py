@@ -1,5 +1,6 @@
-"""Scores one trained model on the prepared train and test sets: error, loss, per-class error and
-the confusion matrix (metrics.json), and every test prediction (predictions.npz)."""
+"""Scores one trained model on the examples it trained on, the validation examples it did not (when
+held out) and the test set: error, loss, per-class error and the confusion matrices (metrics.json),
+and every test prediction (predictions.npz)."""
 
 import json
 from pathlib import Path
@@ -37,11 +38,18 @@ def run(plan, study, variant, seed):
     train_info = json.loads(Path(path("train_info", **wildcards)).read_text())
     dataset = train_info["config"]["dataset"]
     data, meta = datasets.load_prepared(path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset))
+    data = datasets.training_split(data, train_info["config"]["hold_out_validation"])
     model = keras.saving.load_model(path("model", **wildcards), safe_mode=True)
     loss_name = train_info["config"]["loss"]
     train_scores, _, _ = score(model, loss_name, data["x_train"], data["y_train"])
     test_scores, predicted, outputs = score(model, loss_name, data["x_test"], data["y_test"])
     confusion = confusion_matrix(data["y_test"], predicted)
+    validation = {"validation_error_percent": None, "validation_errors": None, "validation_examples": 0, "validation_confusion": None}
+    if "x_validation" in data:
+        validation_scores, validation_predicted, _ = score(model, loss_name, data["x_validation"], data["y_validation"])
+        validation = {"validation_error_percent": validation_scores["error_percent"], "validation_errors": validation_scores["errors"],
+                      "validation_examples": int(len(data["y_validation"])),
+                      "validation_confusion": confusion_matrix(data["y_validation"], validation_predicted).tolist()}
     per_class = 100.0 * (1.0 - np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1))
     metrics = {
         "status": train_info["status"],
@@ -54,6 +62,7 @@ def run(plan, study, variant, seed):
         "train_loss": train_scores["loss"],
         "test_examples": int(len(data["y_test"])),
         "train_examples": int(len(data["y_train"])),
+        **validation,
         "per_class_test_error_percent": [round(float(value), 4) for value in per_class],
         "confusion": confusion.tolist(),
         "dataset_sha256": meta["sha256"],

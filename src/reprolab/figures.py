@@ -105,9 +105,9 @@ def misclassified_grid(images, labels, predicted, title, target, limit=40):
     _save(figure, target)
 
 
-def error_against(lines, x_label, series_label, title, target, bands=None):
-    """Test error against a setting: each finished seed as a dot, their mean as a line per series;
-    `lines` maps a series value to [(x, per-seed errors, diverged runs, runs)]; `bands` maps a label
+def error_against(lines, x_label, series_label, title, target, bands=None, measured="test error %"):
+    """Error (`measured`) against a setting: each trained seed as a dot, their mean as a line per series;
+    `lines` maps a series value to [(x, per-seed errors of trained runs, failed runs, runs)]; `bands` maps a label
     to the per-seed errors of a variant without the setting (a dashed mean over the seeds' range).
     When some run sits near chance (failed to train) beside runs at a few percent, the error scale is
     logarithmic and chance (90%) is marked; x is logarithmic when its values span decades."""
@@ -126,13 +126,13 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
             color = line.get_color()
             for x, values in drawn:
                 axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)
-        for x, values, diverged, total in points:
-            if diverged:
-                axes.annotate(f"{diverged}/{total} diverged", (x, statistics.fmean(values) if values else 90.0), fontsize=7,
+        for x, values, failed_runs, total in points:
+            if failed_runs:
+                axes.annotate(f"{failed_runs}/{total} failed", (x, statistics.fmean(values) if values else 90.0), fontsize=7,
                               color=color, textcoords="offset points", xytext=(4, 4))
     every_value = [value for points in lines.values() for _, values, _, _ in points for value in values]
     every_value += [value for values in (bands or {}).values() for value in values]
-    failed = any(diverged for points in lines.values() for _, _, diverged, _ in points)
+    failed = any(failed_runs for points in lines.values() for _, _, failed_runs, _ in points)
     if failed or (every_value and max(every_value) > 5 * min(every_value)):
         axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
         axes.set_yscale("log")
@@ -146,7 +146,7 @@ def error_against(lines, x_label, series_label, title, target, bands=None):
         axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel(x_label)
-    axes.set_ylabel("test error % (dots: seeds; line: their mean)")
+    axes.set_ylabel(f"{measured} (dots: seeds; line: their mean)")
     axes.set_title(textwrap.fill(title, 70), fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)

@@ -1,5 +1,6 @@
-"""Gradient transforms Keras' optimizers lack: adaptive gradient clipping (Brock et al. 2021) and
-annealed Gaussian gradient noise (Neelakantan et al. 2015)."""
+"""Gradient transforms Keras' optimizers lack: coupled L2 weight decay (through momentum, as in
+PyTorch's SGD), adaptive gradient clipping (Brock et al. 2021) and annealed Gaussian gradient noise
+(Neelakantan et al. 2015)."""
 
 import itertools
 import math
@@ -25,6 +26,23 @@ def adaptive_clip(gradient, weight, clipping):
     maximum = weight_norm * clipping
     clipped = gradient * (maximum / ops.maximum(gradient_norm, 1e-6))
     return ops.where(gradient_norm > maximum, clipped, gradient)
+
+
+@keras.saving.register_keras_serializable(package="reprolab")
+class CoupledDecaySGD(keras.optimizers.SGD):
+    """SGD (with momentum) with L2 weight decay in the gradient: g + weight_decay * w enters the
+    momentum, where Keras' own `weight_decay` shrinks w after the step (decoupled). Setting
+    `weight_decay` to 0 between epochs (regularisation timing) turns the term off."""
+
+    def _apply_weight_decay(self, variables):
+        """Keras' decoupled decay is replaced by the gradient term in `apply`."""
+
+    def apply(self, grads, trainable_variables=None):
+        variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        if self.weight_decay:
+            grads = [gradient if gradient is None or not self._use_weight_decay(variable)
+                     else gradient + ops.cast(self.weight_decay, gradient.dtype) * variable for gradient, variable in zip(grads, variables)]
+        return super().apply(grads, trainable_variables)
 
 
 @keras.saving.register_keras_serializable(package="reprolab")

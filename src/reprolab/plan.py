@@ -28,6 +28,7 @@ PATHS = {
     "metrics": RUN + "/metrics.json",
     "predictions": RUN + "/predictions.npz",
     "proxies": "data/runs/{study}/proxies.json",
+    "pick": "data/runs/{study}/sweeps/{sweep}.json",
     "card": config.CARD_PATH,
     "report": "reports/{study}/README.md",
     "report_html": "reports/{study}/report.html",
@@ -49,6 +50,7 @@ STAGE_OUTPUTS = {
     "train": ["model", "history", "train_info"],
     "evaluate": ["metrics", "predictions"],
     "proxies": ["proxies"],
+    "pick": ["pick"],
     "report": ["report", "report_html", "summary", "study_metrics", "verdicts", "curves",
                "curves_figure", "errors_figure", "confusion_figure", "misclassified_figure"],
     "plot": ["plot"],
@@ -78,7 +80,7 @@ class Job:
     @property
     def name(self):
         """The DVC stage name and the log name: the stage and its wildcard values joined by '-'."""
-        values = [str(self.wildcards[key]) for key in ("dataset", "study", "variant", "seed", "plot") if key in self.wildcards]
+        values = [str(self.wildcards[key]) for key in ("dataset", "study", "variant", "seed", "sweep", "plot") if key in self.wildcards]
         return "-".join([self.stage] + values)
 
 
@@ -153,9 +155,12 @@ def build_plan(params_path="params.yaml"):
         for variant_name in study["variants"]:
             variant_keys = config.source_keys(params, study_name, variant_name) + _existing_keys(params, ["accelerator"])
             variant = {"study": study_name, "variant": variant_name}
+            # a variant taking a sweep's pick trains after the pick job
+            train_inputs = prepared + [path("pick", study=study_name, sweep=sweep)
+                                       for sweep in config.resolve_variant(params, study_name, variant_name).get("picked", [])]
             if params.get("seeds_at_once"):  # one job writes every seed's run (see train.run)
                 seeds = " ".join(map(str, study["seeds"]))
-                jobs.append(Job("train", variant, _command("train", params_path, **variant, seeds=seeds, threads=TRAIN_THREADS), prepared,
+                jobs.append(Job("train", variant, _command("train", params_path, **variant, seeds=seeds, threads=TRAIN_THREADS), train_inputs,
                                 {f"seed{seed}_{kind}": output for seed in study["seeds"]
                                  for kind, output in _outputs("train", {**variant, "seed": seed}).items()}, variant_keys, TRAIN_THREADS, gpus))
             for seed in study["seeds"]:
@@ -163,7 +168,7 @@ def build_plan(params_path="params.yaml"):
                 arguments = {**wildcards, "threads": TRAIN_THREADS}
                 trained = _outputs("train", wildcards)
                 if not params.get("seeds_at_once"):
-                    jobs.append(Job("train", wildcards, _command("train", params_path, **arguments), prepared, trained, variant_keys,
+                    jobs.append(Job("train", wildcards, _command("train", params_path, **arguments), train_inputs, trained, variant_keys,
                                     TRAIN_THREADS, gpus))
                 # Evaluation reads the variant's config too (its loss), so `dvc status` lists it with its train stage.
                 evaluate = Job("evaluate", wildcards, _command("evaluate", params_path, **arguments),
@@ -173,6 +178,13 @@ def build_plan(params_path="params.yaml"):
                 outputs = [trained["history"], trained["train_info"], *evaluate.outputs.values()]
                 run_outputs += outputs
                 variant_outputs.setdefault(variant_name, []).extend(outputs)
+        picks = []
+        for sweep_name, sweep in study.get("sweeps", {}).items():
+            wildcards = {"study": study_name, "sweep": sweep_name}
+            points = [output for value in sweep["values"] for output in variant_outputs[config.point_name(sweep_name, value)]]
+            picks.append(Job("pick", wildcards, _command("pick", params_path, **wildcards), points, _outputs("pick", wildcards),
+                             [f"studies.{study_name}.sweeps.{sweep_name}"]))
+        jobs += picks
         proxy_outputs = []
         if "proxies" in study:
             # One job scores every architecture: in its own process each would spend longer importing Keras than scoring.
@@ -189,14 +201,17 @@ def build_plan(params_path="params.yaml"):
             wildcards = {"study": study_name, "plot": plot["name"]}
             plots.append(Job("plot", wildcards, _command("plot", params_path, **wildcards),
                              [card_path] + [output for variant in config.plot_variants(study, plot) for output in variant_outputs[variant]]
-                             + (proxy_outputs if plot["kind"] == "proxies" else []), _outputs("plot", wildcards), []))
+                             + (proxy_outputs if plot["kind"] == "proxies" else [])
+                             + ([path("pick", study=study_name, sweep=plot["sweep"])] if plot["kind"] == "sweep" else []),
+                             _outputs("plot", wildcards), []))
         jobs += plots
         wildcards = {"study": study_name}
         # The report also depends on the study's variants and seeds, so that adding one makes
         # `dvc repro` reach a reprolab command, which notices a stale dvc.yaml (see ensure_dvc_yaml).
-        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "search_space", "proxies", "full")])
+        report_keys = _existing_keys(params, ["scale"] + [f"studies.{study_name}.{key}" for key in ("baseline", "seeds", "variants", "search_space", "proxies", "sweeps", "full")])
         jobs.append(Job("report", wildcards, _command("report", params_path, study=study_name),
-                        [card_path] + prepared + run_outputs + proxy_outputs + [job.outputs["plot"] for job in plots],
+                        [card_path] + prepared + run_outputs + proxy_outputs + [job.outputs["pick"] for job in picks]
+                        + [job.outputs["plot"] for job in plots],
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))

@@ -14,19 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from reprolab import config as params_config
-from reprolab import document, figures, ranking, stats
+from reprolab import document, figures, outcomes, ranking, stats, sweeps, verdicts
 from reprolab.atomic import write_json, write_text
 from reprolab.plan import path
 
-VERDICT_RULE = (
-    "A claim is **supported** when the whole 95% interval of the measured quantity lies on the claimed side "
-    "(below zero for a difference claimed to lower test error; inside ± the tolerance around zero for a "
-    "difference claimed to be negligible; inside the published value ± the stated tolerance for a reproduced "
-    "figure), **contradicted** when the whole interval lies on the other side, and **inconclusive** when the "
-    "interval straddles the boundary or too few seeds finished. In claims a run that diverged counts at "
-    "chance, 90% test error."
-)
-CHANCE_ERROR = 90.0
+CHANCE_ERROR = 90.0  # zero-cost proxies rank a diverged architecture at chance accuracy
 
 
 def _read_csv(file_path):
@@ -56,27 +48,35 @@ def proxy_inputs(study_name, runs):
     """Per architecture (variant), its trained accuracy (100 - test error, mean over seeds, a
     diverged run at chance) and, per proxy init seed, every proxy's score: what ranking.analyse reads."""
     record = json.loads(Path(path("proxies", study=study_name)).read_text())
-    accuracy = [100.0 - float(np.mean(list(claim_errors(variant_runs).values()) or [CHANCE_ERROR])) for variant_runs in runs.values()]
+    accuracy = [100.0 - float(np.mean(list(all_errors(variant_runs).values()))) for variant_runs in runs.values()]
     scores = {seed: {name: [record["variants"][variant]["scores"][seed][name] for variant in runs] for name in params_config.PROXIES}
               for seed in record["seeds"]}
     return accuracy, scores
 
 
+def all_errors(variant_runs):
+    """Per-seed final test error of every run, a diverged one at chance: what a ranking or a
+    paper's best / mean over all runs reads."""
+    return {run["seed"]: CHANCE_ERROR if run["train"]["status"] == "diverged" else run["metrics"]["test_error_percent"] for run in variant_runs}
+
+
 def run_status(run):
-    """'ok', 'diverged at epoch N' or 'failed' for one run."""
-    status = run["train"]["status"]
+    """'trained', 'diverged at epoch N' or 'collapsed' for one run."""
+    status = outcomes.outcome(run)
     return f"diverged at epoch {run['train']['diverged_epoch']}" if status == "diverged" else status
 
 
 def summarise(study, runs):
-    """One row per variant. Statistics use the runs that finished ok; the others are named in `status`."""
+    """One row per variant. Statistics use the runs that trained; the failed ones are counted and named in `status`."""
     references = study.get("references", {}).get("variants", {})
     rows = []
     for variant, variant_runs in runs.items():
-        finished = [run for run in variant_runs if run["train"]["status"] == "ok"]
-        problems = [f"seed {run['seed']} {run_status(run)}" for run in variant_runs if run["train"]["status"] != "ok"]
+        finished = [run for run in variant_runs if outcomes.trained(run)]
+        problems = [f"seed {run['seed']} {run_status(run)}" for run in variant_runs if not outcomes.trained(run)]
         test = {run["seed"]: run["metrics"]["test_error_percent"] for run in finished}
         train = {run["seed"]: run["metrics"]["train_error_percent"] for run in finished}
+        validation = {run["seed"]: run["metrics"]["validation_error_percent"] for run in finished
+                      if run["metrics"].get("validation_error_percent") is not None}
         reference = references.get(variant, {})
         test_summary = stats.summary(test.values()) if test else None
         rows.append({
@@ -84,6 +84,8 @@ def summarise(study, runs):
             "status": "ok" if not problems else "; ".join(problems),
             "test": test_summary,
             "train": stats.summary(train.values()) if train else None,
+            "validation": stats.summary(validation.values()) if validation else None,
+            "test_misses_per_seed": {run["seed"]: run["metrics"]["test_errors"] for run in finished},
             "test_per_seed": test,
             "train_per_seed": train,
             "reference_test_error": reference.get("test_error"),
@@ -95,6 +97,9 @@ def summarise(study, runs):
             "batch_size": variant_runs[0]["train"]["config"]["batch_size"],
             "wall_seconds_mean": float(np.mean([run["train"]["wall_seconds"] for run in variant_runs])),
             "diverged_runs": sum(run["train"]["status"] == "diverged" for run in variant_runs),
+            "failed_runs": len(variant_runs) - len(finished),
+            "trained_runs": len(finished),
+            "runs": len(variant_runs),
         })
     return rows
 
@@ -105,71 +110,24 @@ def best_row(rows):
 
 
 def compare_with_baseline(rows, baseline):
-    """Paired test-error differences (variant - baseline) over shared finished seeds."""
+    """Paired test-error differences (variant - baseline) over the seeds both trained, each p-value
+    Holm-adjusted over all the comparisons, which decides the reading."""
     by_variant = {row["variant"]: row for row in rows}
-    comparisons = []
-    for row in rows:
-        if row["variant"] == baseline:
-            continue
-        difference = stats.paired_difference(row["test_per_seed"], by_variant[baseline]["test_per_seed"])
-        comparisons.append({"variant": row["variant"], "difference": difference, "reading": _reading(difference)})
+    comparisons = [{"variant": row["variant"], "difference": stats.paired_difference(row["test_per_seed"], by_variant[baseline]["test_per_seed"])}
+                   for row in rows if row["variant"] != baseline]
+    adjusted = stats.holm([item["difference"] and item["difference"]["p_value"] for item in comparisons])
+    for item, p_value in zip(comparisons, adjusted):
+        item["p_holm"] = p_value
+        item["reading"] = _reading(item["difference"], p_value)
     return comparisons
 
 
-def _reading(difference):
+def _reading(difference, p_holm):
     if difference is None or difference["low"] is None:
-        return "too few shared seeds to compare"
-    if difference["low"] <= 0 <= difference["high"]:
-        return "no detectable difference"
-    return "lower test error than the baseline" if difference["high"] < 0 else "higher test error than the baseline"
-
-
-def claim_errors(variant_runs, epoch=None):
-    """Per-seed test error a claim compares: the final one, or the history's at `epoch`; a run that
-    diverged (by then) counts at chance."""
-    errors = {}
-    for run in variant_runs:
-        diverged_epoch = run["train"]["diverged_epoch"]
-        if diverged_epoch is not None and (epoch is None or diverged_epoch <= epoch):
-            errors[run["seed"]] = CHANCE_ERROR
-        elif epoch is not None:
-            errors[run["seed"]] = float(run["history"][epoch - 1]["test_error_percent"])
-        elif run["train"]["status"] == "ok":
-            errors[run["seed"]] = run["metrics"]["test_error_percent"]
-    return errors
-
-
-def judge_claims(study, rows, runs, proxy_analysis=None):
-    """Each declared claim with the measured quantity, its interval and the verdict by VERDICT_RULE
-    (claims about proxies by ranking.judge)."""
-    by_variant = {row["variant"]: row for row in rows}
-    verdicts = []
-    for claim in study.get("claims", []):
-        if claim["kind"] in ranking.CLAIM_KINDS:
-            verdicts.append(ranking.judge(claim, proxy_analysis))
-            continue
-        row = by_variant[claim["variant"]]
-        if claim["kind"] == "reproduces":
-            reference = row["reference_test_error"]
-            tolerance = claim["tolerance"]
-            measured = row["test"]
-            verdict = stats.interval_verdict(measured and measured["low"], measured and measured["high"],
-                                             supported_if_within=(reference - tolerance, reference + tolerance))
-            quantity = f"test error of `{claim['variant']}` vs published {reference:.2f} ± {tolerance:.2f}"
-            verdicts.append({**claim, "quantity": quantity, "measured": measured, "verdict": verdict})
-            continue
-        epoch = claim.get("epoch")
-        measured = stats.paired_difference(claim_errors(runs[claim["variant"]], epoch), claim_errors(runs[claim["over"]], epoch))
-        low, high = measured and measured["low"], measured and measured["high"]
-        if claim["kind"] == "matches":
-            verdict = stats.interval_verdict(low, high, supported_if_within=(-claim["tolerance"], claim["tolerance"]))
-        else:
-            verdict = stats.interval_verdict(low, high, supported_if_below=0.0)
-        when = f" after epoch {epoch}" if epoch else ""
-        bound = f", within ± {claim['tolerance']:.2f}" if claim["kind"] == "matches" else ""
-        quantity = f"test error{when} of `{claim['variant']}` minus `{claim['over']}` (paired over seeds{bound})"
-        verdicts.append({**claim, "quantity": quantity, "measured": measured, "verdict": verdict})
-    return verdicts
+        return "too few seeds trained in both to compare"
+    if p_holm is None or p_holm >= 0.05:
+        return "no detectable difference (Holm-adjusted)"
+    return "lower test error than the baseline" if difference["mean"] < 0 else "higher test error than the baseline"
 
 
 def _git(*arguments):
@@ -194,11 +152,24 @@ def provenance(params, study_name, runs):
         "Keras backend": first["train"]["runtime"]["backend"],
         "device": first["train"]["runtime"]["device"],
         "machine": first["train"]["runtime"]["machine"],
+        "CPUs the runs were made on": machines(all_runs),
         "library versions": ", ".join(f"{name} {version}" for name, version in first["train"]["runtime"]["versions"].items()),
         "runs": f"{len(all_runs)} ({sum(run['train']['status'] == 'ok' for run in all_runs)} ok)",
         "total training time": f"{sum(run['train']['wall_seconds'] for run in all_runs) / 60:.1f} min",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def machines(all_runs):
+    """The CPU model and kernel-relevant ISA flags of the runs, with how many runs each made: more
+    than one entry means round-off differs between runs (oneDNN picks kernels by instruction set)."""
+    counts = {}
+    for run in all_runs:
+        cpu = run["train"]["runtime"].get("cpu")
+        key = "not recorded" if cpu is None else f"{cpu['model']} ({' '.join(cpu['flags'])})"
+        counts[key] = counts.get(key, 0) + 1
+    listed = "; ".join(f"{key}: {count} runs" for key, count in counts.items())
+    return listed if len(counts) == 1 else f"DIFFERENT MACHINES: {listed}"
 
 
 def _number(value, digits=2):
@@ -213,10 +184,6 @@ def _interval(summary):
     if not summary or summary["low"] is None:
         return ""
     return f"[{summary['low']:.2f}, {summary['high']:.2f}]"
-
-
-def _mean_std(summary):
-    return "" if not summary else f"{summary['mean']:.2f} ± {summary['std']:.2f}"
 
 
 def _per_seed(values, runs):
@@ -251,18 +218,15 @@ def proxy_blocks(analysis):
     ]
 
 
-FAILED_ACCURACY = 20.0  # a run below this test accuracy (chance is 10%) failed to train
-
-
 def paper_table_blocks(table, runs):
-    """The card's `paper_table`: per row, best and mean test accuracy over seeds without and with
-    the change (a diverged run counts at chance) and the share of runs that failed to train, beside
-    the published best / mean."""
+    """The card's `paper_table`: per row, best and mean test accuracy over all seeds without and
+    with the change (as the paper averages them; a diverged run counts at chance) and the runs that
+    failed, beside the published best / mean."""
 
     def cell(variant):
-        accuracies = [100.0 - error for error in claim_errors(runs[variant]).values()]
-        failed = sum(accuracy < FAILED_ACCURACY for accuracy in accuracies)
-        return f"{max(accuracies):.1f} / {np.mean(accuracies):.1f}", f"{failed}/{len(accuracies)}"
+        accuracies = [100.0 - error for error in all_errors(runs[variant]).values()]
+        failed, total = verdicts.failures(runs[variant])
+        return f"{max(accuracies):.1f} / {np.mean(accuracies):.1f}", f"{failed}/{total}"
 
     def published(reference):
         return "" if not reference else f"{reference['best']:.1f} / {reference['mean']:.1f}"
@@ -274,8 +238,8 @@ def paper_table_blocks(table, runs):
                      published(row.get("published_without")), published(row.get("published_with"))])
     return [
         document.heading(2, table["title"]),
-        document.paragraph(f"Cells: best / mean test accuracy over seeds (a diverged run counts at chance); failed: runs below "
-                           f"{FAILED_ACCURACY:.0f}% accuracy, i.e. near chance."),
+        document.paragraph("Cells: best / mean test accuracy over all seeds, failed runs included as the paper's means include "
+                           "them (a diverged run counts at chance); failed: runs that diverged or collapsed (rule above)."),
         document.table(["setting", "without", "failed", "with", "failed", "published without", "published with"], rows),
     ]
 
@@ -285,54 +249,122 @@ def _comparison_blocks(study, comparisons):
     return [
         document.heading(2, f"Each variant against the baseline `{study['baseline']}`"),
         document.paragraph(
-            "Difference in test error (variant − baseline, percentage points) paired over the seeds both finished, with its "
-            "95% t-interval and the paired t-test's two-sided p-value. Where the interval spans zero the report says "
-            "\"no detectable difference\" instead of ranking the noise."),
+            "Difference in test error (variant − baseline, percentage points) paired over the seeds both trained, with its "
+            f"95% t-interval, the paired t-test's two-sided p-value and that p-value Holm-adjusted over the {len(comparisons)} "
+            "comparisons of this table; the reading follows the adjusted p-value (below 0.05), so the table does not rank "
+            "the noise of many uncorrected comparisons."),
         document.table(
-            ["variant", "difference", "95% interval", "p-value", "seeds", "reading"],
+            ["variant", "difference", "95% interval", "p-value", "p (Holm)", "seeds", "reading"],
             [[f"`{item['variant']}`", _signed(item["difference"] and item["difference"]["mean"]), _interval(item["difference"]),
-              "" if not item["difference"] or item["difference"]["p_value"] is None else f"{item['difference']['p_value']:.3f}",
+              _p_value(item["difference"] and item["difference"]["p_value"]), _p_value(item["p_holm"]),
               "" if not item["difference"] else len(item["difference"]["seeds"]), item["reading"]] for item in comparisons]),
     ]
 
 
-def build_document(study, runs, rows, comparisons, verdicts, source, proxy_analysis=None):
+def _p_value(value):
+    return "" if value is None else f"{value:.3f}"
+
+
+def measured_text(claim):
+    """A claim's measured value with its interval, in the claim's own units."""
+    measured = claim["measured"]
+    if not measured:
+        return "no runs to compare"
+    if claim.get("measure") == "failure_rate":
+        return (f"{measured['difference']:+.2f} [{measured['low']:.2f}, {measured['high']:.2f}] "
+                f"({measured['rate_a']:.0%} vs {measured['rate_b']:.0%} failed), p = {measured['p_value']:.3f}")
+    value = _number(measured["mean"]) if claim["kind"] in ("reproduces", "correlates") else _signed(measured["mean"])
+    interval = _interval(measured)
+    return f"{value} {interval}".strip() + (f" (n = {measured['n']})" if measured.get("n") else "")
+
+
+def decision_text(claim):
+    """Why a claim is undecided and what would decide it."""
+    if claim["verdict"] != "inconclusive":
+        return ""
+    needed = claim.get("seeds_needed")
+    seeds = (f"about {needed} seeds per variant would decide it" if needed else
+             "no number of seeds decides it at the measured effect" if claim.get("reason") else "")
+    return "; ".join(part for part in (claim.get("reason", ""), seeds) if part)
+
+
+def scope_blocks(study, verdicts_judged):
+    """The "scope of reproducibility" table: each claim with the source's figure beside the measured one."""
+    return [
+        document.heading(2, "Scope of reproducibility"),
+        document.table(
+            ["claim", "source", "published", "measured", "verdict", "undecided because", "deviation that could explain a gap"],
+            [[claim["text"], claim["source"], claim.get("published", ""), measured_text(claim), f"**{claim['verdict']}**",
+              decision_text(claim), claim.get("deviation", "")] for claim in verdicts_judged]),
+        document.paragraph(verdicts.VERDICT_RULE),
+        document.paragraph(outcomes.FAILURE_RULE),
+    ]
+
+
+def _mean_std(summary):
+    if not summary:
+        return ""
+    return f"{summary['mean']:.2f}" if summary["std"] is None else f"{summary['mean']:.2f} ± {summary['std']:.2f}"
+
+
+def sweep_blocks(study_name, study):
+    """Each sweep's validation curve: the values tried, their failed runs and validation error, the pick."""
+    blocks = []
+    for sweep_name, sweep in study.get("sweeps", {}).items():
+        record = sweeps.read_pick(study_name, sweep_name)
+        users = [name for name, variant in study["variants"].items() if sweep_name in ((variant or {}).get("picked") or [])]
+        blocks += [
+            document.heading(2, f"Sweep `{sweep_name}`: {sweep['key']} picked on validation"),
+            document.paragraph(
+                f"`{sweep['variant']}` trained at each value on the training split minus the validation examples, seeds "
+                f"{', '.join(map(str, record['seeds']))}; picked: **{record['picked']}** ({record['rule']}). "
+                f"Variants that train with it: {', '.join(f'`{name}`' for name in users)}. The test set played no part."),
+            document.table(["value", "variant", "failed", "validation error % (trained runs)", "picked"],
+                           [[point["value"], f"`{point['variant']}`", f"{point['failed']}/{point['runs']}",
+                             _mean_std(stats.summary(point["validation_error_per_seed"])) if point["validation_error_per_seed"] else "",
+                             "**yes**" if point["value"] == record["picked"] else ""] for point in record["points"]]),
+        ]
+    return blocks
+
+
+def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, source, proxy_analysis=None):
     """The study report's blocks, shared by the Markdown and the HTML."""
     best = best_row(rows)
     blocks = [document.heading(1, study["title"])]
     if study.get("question"):
         blocks.append(document.paragraph(study["question"]))
-    if verdicts:
-        blocks.append(document.bullets([f"Claim: {claim['text']} ({claim['source']}): **{claim['verdict']}**" for claim in verdicts]))
+    if verdicts_judged:
+        blocks += scope_blocks(study, verdicts_judged)
+    if study.get("deviations"):
+        blocks.append(document.heading(2, "Deviations from the papers' protocol"))
+        blocks.append(document.bullets(study["deviations"]))
+    blocks.append(document.heading(2, "Results"))
     blocks.append(document.paragraph(
         f"Dataset `{study['dataset']}`, seeds {', '.join(map(str, study['seeds']))}"
         + (f", baseline `{study['baseline']}`. " if "baseline" in study else ". ") +
-        "Errors are in percent: mean ± standard deviation over the seeds that finished, the 95% t-interval of the mean, "
-        "then each seed's value. Published values are blank where the literature gives none. Generated by "
-        "`reprolab report`; do not edit."))
-    blocks.append(document.heading(2, "Results"))
+        "Errors are in percent over the runs that trained: mean ± standard deviation, the 95% t-interval of the mean (none "
+        "for a single run), then each seed's value; failed runs are counted in `failed` and named in `status`. Validation "
+        "error is on the examples held out of training (blank where a variant trains on all of them). Published values "
+        "are blank where the literature gives none. Generated by `reprolab report`; do not edit."))
     blocks.append(document.table(
-        ["variant", "test error %", "95% interval", "per seed", "train error %", "per seed",
-         "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "diverged", "status"],
-        [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), _mean_std(row["test"]), _interval(row["test"]),
-          _per_seed(row["test_per_seed"], runs[row["variant"]]), _mean_std(row["train"]), _per_seed(row["train_per_seed"], runs[row["variant"]]),
+        ["variant", "failed", "test error %", "95% interval", "per seed", "train error %", "validation error %",
+         "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "status"],
+        [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), f"{row['failed_runs']}/{row['runs']}", _mean_std(row["test"]),
+          _interval(row["test"]), _per_seed(row["test_per_seed"], runs[row["variant"]]), _mean_std(row["train"]), _mean_std(row["validation"]),
           _number(row["reference_test_error"]), _number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
-          f"{row['wall_seconds_mean']:.0f}", f"{row['diverged_runs']}/{len(runs[row['variant']])}", row["status"]] for row in rows]))
+          f"{row['wall_seconds_mean']:.0f}", "trained" if not row["failed_runs"] else row["status"]] for row in rows]))
+    blocks += sweep_blocks(study_name, study)
     if proxy_analysis:
         blocks += proxy_blocks(proxy_analysis)
     if "paper_table" in study:
         blocks += paper_table_blocks(study["paper_table"], runs)
     if comparisons:
         blocks += _comparison_blocks(study, comparisons)
-    if verdicts:
-        blocks.append(document.heading(2, "Claims"))
-        blocks.append(document.paragraph(VERDICT_RULE))
-        blocks.append(document.table(
-            ["claim", "source", "measured", "value", "95% interval", "verdict"],
-            [[claim["text"], claim["source"], claim["quantity"], _signed(claim["measured"] and claim["measured"]["mean"])
-              if claim["kind"] != "reproduces" else _number(claim["measured"] and claim["measured"]["mean"]),
-              _interval(claim["measured"]), f"**{claim['verdict']}**"] for claim in verdicts]))
+    if verdicts_judged:
+        blocks.append(document.heading(2, "Claims: what was measured"))
+        blocks.append(document.table(["claim", "measured quantity", "value [95% interval]", "verdict"],
+                                     [[claim["text"], claim["quantity"], measured_text(claim), f"**{claim['verdict']}**"] for claim in verdicts_judged]))
     references = study.get("references", {})
     listed = [(f"`{variant}`: {reference.get('label', '')}", reference) for variant, reference in references.get("variants", {}).items()]
     listed += [(reference.get("label", ""), reference) for reference in references.get("other", [])]
@@ -343,7 +375,7 @@ def build_document(study, runs, rows, comparisons, verdicts, source, proxy_analy
                                       for label, reference in listed]))
     blocks.append(document.heading(2, "Figures"))
     blocks.append(document.image("figures/learning_curves.png", "test error and training loss per epoch"))
-    blocks.append(document.image("figures/test_error.png", "test error per variant with 95% intervals"))
+    blocks.append(document.image("figures/test_error.png", "test error per variant over the runs that trained, 95% intervals where n ≥ 2"))
     best_name = best["variant"] if best else "the best variant"
     blocks.append(document.image("figures/confusion.png", f"confusion matrix of {best_name}"))
     blocks.append(document.image("figures/misclassified.png", f"misclassified test images of {best_name}"))
@@ -362,19 +394,25 @@ def _csv_text(header, rows):
     return buffer.getvalue()
 
 
-def write_tables(study_name, runs, rows):
-    """summary.csv, metrics.json (DVC metrics) and curves.csv (DVC plots: mean test error per epoch)."""
+def _rounded(value):
+    return None if value is None else round(value, 4)
+
+
+def write_tables(study_name, runs, rows, judged):
+    """summary.csv, metrics.json (DVC metrics: per variant, and each claim's measured value and
+    verdict, so `dvc metrics diff` shows a claim moving) and curves.csv (DVC plots: mean test error per epoch)."""
     write_text(path("summary", study=study_name), _csv_text(
-        ["variant", "status", "test_error_mean", "test_error_std", "test_error_low", "test_error_high", "train_error_mean",
-         "train_error_std", "reference_test_error", "test_minus_reference", "parameters", "macs", "epochs", "wall_seconds_mean"],
-        [[row["variant"], row["status"], *((row["test"] or {}).get(key) for key in ("mean", "std", "low", "high")),
-          *((row["train"] or {}).get(key) for key in ("mean", "std")), row["reference_test_error"], row["test_minus_reference"],
-          row["parameters"], row["macs"], row["epochs"], row["wall_seconds_mean"]] for row in rows]))
-    write_json(path("study_metrics", study=study_name), {
-        row["variant"]: {"test_error_percent": round(row["test"]["mean"], 4), "test_error_std": round(row["test"]["std"], 4),
-                         "train_error_percent": round(row["train"]["mean"], 4)}
-        for row in rows if row["test"]
-    })
+        ["variant", "status", "failed_runs", "runs", "test_error_mean", "test_error_std", "test_error_low", "test_error_high", "train_error_mean",
+         "train_error_std", "validation_error_mean", "reference_test_error", "test_minus_reference", "parameters", "macs", "epochs", "wall_seconds_mean"],
+        [[row["variant"], row["status"], row["failed_runs"], row["runs"], *((row["test"] or {}).get(key) for key in ("mean", "std", "low", "high")),
+          *((row["train"] or {}).get(key) for key in ("mean", "std")), (row["validation"] or {}).get("mean"), row["reference_test_error"],
+          row["test_minus_reference"], row["parameters"], row["macs"], row["epochs"], row["wall_seconds_mean"]] for row in rows]))
+    variants = {row["variant"]: {"failed_runs": row["failed_runs"], "runs": row["runs"],
+                                 **({"test_error_percent": _rounded(row["test"]["mean"]), "test_error_std": _rounded(row["test"]["std"]),
+                                     "train_error_percent": _rounded(row["train"]["mean"])} if row["test"] else {})} for row in rows}
+    claims = {f"claim{index + 1}": {"value": _rounded(claim["measured"] and claim["measured"].get("mean", claim["measured"].get("difference"))),
+                                    "verdict": claim["verdict"]} for index, claim in enumerate(judged)}
+    write_json(path("study_metrics", study=study_name), {**variants, **claims})
     curves = {}
     for variant, variant_runs in runs.items():
         for run in variant_runs:
@@ -395,7 +433,7 @@ def draw_figures(study_name, study, runs, rows):
         for name in ("confusion.png", "misclassified.png"):
             figures.message("no run of this study finished", folder / name)
         return
-    finished = [run for run in runs[best["variant"]] if run["train"]["status"] == "ok"]
+    finished = [run for run in runs[best["variant"]] if outcomes.trained(run)]
     confusion = np.sum([run["metrics"]["confusion"] for run in finished], axis=0)
     figures.confusion_matrix(confusion, f"{best['variant']}: test set, summed over {len(finished)} seeds", folder / "confusion.png")
     dataset = study["dataset"]
@@ -419,23 +457,25 @@ def run(plan, study_name):
     if "proxies" in study:
         published = {name: reference["spearman"] for name, reference in study.get("references", {}).get("proxies", {}).items()}
         proxy_analysis = ranking.analyse(*proxy_inputs(study_name, runs), published)
-    verdicts = judge_claims(study, rows, runs, proxy_analysis)
-    write_tables(study_name, runs, rows)
+    judged = verdicts.judge_claims(study, rows, runs, proxy_analysis)
+    write_tables(study_name, runs, rows, judged)
     draw_figures(study_name, study, runs, rows)
-    blocks = build_document(study, runs, rows, comparisons, verdicts, provenance(plan.params, study_name, runs), proxy_analysis)
+    blocks = build_document(study_name, study, runs, rows, comparisons, judged, provenance(plan.params, study_name, runs), proxy_analysis)
     folder = Path(path("report", study=study_name)).parent
     write_text(path("report", study=study_name), document.to_markdown(blocks))
     write_text(path("report_html", study=study_name), document.to_html(blocks, study["title"], folder))
     best = best_row(rows)
     baseline = next((row for row in rows if row["variant"] == study.get("baseline")), None)
+    failed = [row for row in rows if row["failed_runs"]]
     write_json(path("verdicts", study=study_name), {
         "title": study["title"],
-        "status": "complete" if all(row["status"] == "ok" for row in rows) else "; ".join(
-            f"{row['variant']}: {row['status']}" for row in rows if row["status"] != "ok"),
+        "status": "every run trained" if not failed else "; ".join(f"{row['variant']}: {row['failed_runs']}/{row['runs']} failed" for row in failed),
         "baseline": baseline and {"variant": baseline["variant"], "test_error": baseline["test"] and baseline["test"]["mean"],
                                   "published": baseline["reference_test_error"]},
         "best": best and {"variant": best["variant"], "test_error": best["test"]["mean"], "std": best["test"]["std"]},
-        "claims": [{key: claim[key] for key in ("text", "source", "quantity", "verdict")} for claim in verdicts],
+        "claims": [{"text": claim["text"], "source": claim["source"], "quantity": claim["quantity"], "verdict": claim["verdict"],
+                    "published": claim.get("published", ""), "measured": measured_text(claim), "undecided": decision_text(claim),
+                    "seeds_needed": claim.get("seeds_needed")} for claim in judged],
     })
     return rows
 
@@ -461,11 +501,18 @@ def run_plot(plan, study_name, plot_name):
                                           " of the gap at k = ", " / ".join(map(str, closed))]) if closed else "")
         figures.error_against(lines, x_label, None, title, target, bands)
         return
+    if plot["kind"] == "sweep":
+        record = sweeps.read_pick(study_name, plot["sweep"])
+        points = [(point["value"], point["validation_error_per_seed"], point["failed"], point["runs"]) for point in record["points"]]
+        sweep = study["sweeps"][plot["sweep"]]
+        figures.error_against({f"`{sweep['variant']}`": points}, sweep.get("label", sweep["key"]), None,
+                              f"{plot['title']} (picked: {record['picked']})", target, measured="validation error %")
+        return
     lines = {}
     for row in summarise(study, runs):
         config = params_config.resolve_variant(plan.params, study_name, row["variant"])
         lines.setdefault(params_config.setting(config, plot["series"]), []).append(
-            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["diverged_runs"], len(runs[row["variant"]])))
+            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], len(runs[row["variant"]])))
     figures.error_against(_by_x(lines), plot["x"], plot["series"], plot["title"], target)
 
 
@@ -491,7 +538,7 @@ def timing_series(params, study_name, study, runs, regularizer):
             series, x = ("learning rate restarted" if timing.get("reset_learning_rate") else "no restart"), window["until"]
         else:
             series, x = ("removed after epoch k", window["until"]) if "until" in window else ("applied from epoch k", window["from"])
-        lines.setdefault(series, []).append((x, values, row["diverged_runs"], len(runs[row["variant"]])))
+        lines.setdefault(series, []).append((x, values, row["failed_runs"], len(runs[row["variant"]])))
     return _by_x(lines), bands
 
 
@@ -523,17 +570,21 @@ def run_index(plan):
         headline = ((f"`{baseline['variant']}` {_number(baseline['test_error'])}% test error"
                      + (f" (published {_number(baseline['published'])}%)" if baseline["published"] is not None else "")) if baseline else "")
         if best:
-            headline += f"{'; ' if baseline else ''}best `{best['variant']}` {best['test_error']:.2f} ± {best['std']:.2f}%"
+            spread = "" if best["std"] is None else f" ± {best['std']:.2f}"
+            headline += f"{'; ' if baseline else ''}best `{best['variant']}` {best['test_error']:.2f}{spread}%"
         lines.append([summary["title"], headline, summary["status"], f"[{name}/README.md]({name}/README.md)"])
-    claims = [[f"`{name}`", claim["text"], claim["source"], claim["quantity"], f"**{claim['verdict']}**"]
+    claims = [[f"`{name}`", claim["text"], claim["source"], claim["published"], claim["measured"], f"**{claim['verdict']}**", claim["undecided"]]
               for name, summary in studies.items() for claim in summary["claims"]]
+    counts = {verdict: sum(claim[5] == f"**{verdict}**" for claim in claims) for verdict in ("supported", "contradicted", "inconclusive")}
     blocks = [
         document.heading(1, "reprolab reports"),
         document.paragraph("Generated by `reprolab index` from each study's report; errors in percent, mean over seeds."),
         document.table(["study", "headline", "status", "report"], lines),
         document.heading(2, "Reproducibility"),
-        document.paragraph(VERDICT_RULE),
-        document.table(["study", "claim", "source", "measured", "verdict"], claims),
+        document.paragraph(f"{len(claims)} claims: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) + "."),
+        document.paragraph(verdicts.VERDICT_RULE),
+        document.paragraph(outcomes.FAILURE_RULE),
+        document.table(["study", "claim", "source", "published", "measured [95% interval]", "verdict", "undecided because"], claims),
     ]
     write_text(path("index"), document.to_markdown(blocks))
     write_text(path("index_html"), document.to_html(blocks, "reprolab reports", Path(path("index")).parent))

@@ -88,6 +88,23 @@ def device():
     return f"cuda:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
 
 
+# Instruction-set extensions that change which kernels oneDNN (and XLA) pick, hence float round-off.
+KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def processor():
+    """The CPU model and its kernel-relevant instruction-set flags (Linux /proc/cpuinfo): runs on
+    CPUs that differ here can differ in round-off, which deep nets amplify."""
+    try:
+        lines = open("/proc/cpuinfo").read().splitlines()
+    except OSError:
+        return {"model": platform.processor() or "unknown", "flags": []}
+    fields = dict(line.split(":", 1) for line in lines if ":" in line and line.split(":", 1)[0].strip() in ("model name", "flags"))
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name", "unknown"), "flags": [flag for flag in KERNEL_FLAGS if flag in flags]}
+
+
 def describe():
     """Backend, device, library versions and, under SLURM, the job id and node, recorded beside every run."""
     from importlib.metadata import PackageNotFoundError, version
@@ -105,6 +122,8 @@ def describe():
         "device": device(),
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
+        "cpu": processor(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "versions": versions,
         **({"slurm_job_id": os.environ["SLURM_JOB_ID"], "host": platform.node()} if "SLURM_JOB_ID" in os.environ else {}),
     }

@@ -12,14 +12,14 @@ import numpy as np
 
 from reprolab import config as params_config
 from reprolab import data as datasets
-from reprolab import runtime, seeds_at_once
+from reprolab import runtime, seeds_at_once, sweeps
 from reprolab.atomic import atomic_path, write_json
 from reprolab.checkpoint import EpochCheckpoint
 from reprolab.models import cnn, lecun1989, mlp, resnet
 from reprolab.models.layers import Blur
 from reprolab.models.macs import count_macs
 from reprolab.models.normalization import initialize_weight_norm
-from reprolab.optimizers import AdaptiveClippingSGD, NoisySGD
+from reprolab.optimizers import AdaptiveClippingSGD, CoupledDecaySGD, NoisySGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
 from reprolab.plan import path
 from reprolab.timing import RegularizationTiming
@@ -27,7 +27,7 @@ from reprolab.timing import RegularizationTiming
 MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build, "mlp": mlp.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 CLASSES = 10
-HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "test_error_percent", "learning_rate", "seconds"]
+HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "validation_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
 def steps_per_execution(steps_per_epoch):
@@ -88,7 +88,8 @@ def learning_rate_schedule(config, total_steps):
 
 def build_optimizer(config, total_steps, seed=0):
     """The configured optimizer; `clip_norm` clips by global norm, `gradient_noise` (SGD) adds
-    annealed noise seeded from the run's seed."""
+    annealed noise seeded from the run's seed, `weight_decay_form: coupled` (SGD) puts the decay
+    in the gradient as L2."""
     optimizer_config = config["optimizer"]
     learning_rate = learning_rate_schedule(config, total_steps)
     weight_decay = optimizer_config.get("weight_decay", 0.0)
@@ -102,7 +103,8 @@ def build_optimizer(config, total_steps, seed=0):
         noise = optimizer_config["gradient_noise"]
         return NoisySGD(noise_eta=noise["eta"], noise_gamma=noise.get("gamma", 0.55), noise_seed=seed, learning_rate=learning_rate,
                         momentum=momentum, weight_decay=weight_decay or None, **clipping)
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay or None, **clipping)
+    sgd = CoupledDecaySGD if optimizer_config.get("weight_decay_form") == "coupled" else keras.optimizers.SGD
+    return sgd(learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay or None, **clipping)
 
 
 def predict(model, images, batch_size=1024):
@@ -116,8 +118,8 @@ def error_percent(model, images, labels):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Records loss, train and test error after every epoch, prints a progress line and stops a
-    diverged run (non-finite loss)."""
+    """Records loss, train, validation (when held out) and test error after every epoch, prints a
+    progress line and stops a diverged run (non-finite loss)."""
 
     def __init__(self, data, label):
         super().__init__()
@@ -135,12 +137,15 @@ class EpochRecorder(keras.callbacks.Callback):
             "epoch": epoch + 1,
             "loss": loss,
             "train_error_percent": error_percent(self.model, self.data["x_train"], self.data["y_train"]),
+            "validation_error_percent": error_percent(self.model, self.data["x_validation"], self.data["y_validation"])
+            if "x_validation" in self.data else "",
             "test_error_percent": error_percent(self.model, self.data["x_test"], self.data["y_test"]),
             "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
             "seconds": time.perf_counter() - self.started,
         }
         self.rows.append(row)
-        print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, train error {row['train_error_percent']:.2f}%, "
+        validation = "" if row["validation_error_percent"] == "" else f"validation error {row['validation_error_percent']:.2f}%, "
+        print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, train error {row['train_error_percent']:.2f}%, {validation}"
               f"test error {row['test_error_percent']:.2f}%, {row['seconds']:.1f}s", flush=True)
         if not math.isfinite(loss):
             self.diverged_epoch = epoch + 1
@@ -227,8 +232,9 @@ def run(plan, study, variant, seeds):
     (seeds_at_once): one after another, each from the state a fresh job would start in, or under
     `vmap` on JAX for per-example variants all in one vmapped program (seeds_at_once.py).
     Writes every output atomically; returns the records."""
-    config = params_config.resolve_variant(plan.params, study, variant)
+    config = sweeps.with_picks(params_config.resolve_variant(plan.params, study, variant), study)
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
+    data = datasets.training_split(data, config["hold_out_validation"])
     jobs = []
     for seed in seeds:
         wildcards = {"study": study, "variant": variant, "seed": seed}

@@ -1,3 +1,22 @@
+rule pick:
+    """Pick a sweep's value from its points' validation errors (never the test set)."""
+    input:
+        job_inputs("pick"),
+    output:
+        PATHS["pick"],
+    params:
+        command=job_command("pick"),
+        settings=job_settings("pick"),
+    log:
+        log_path("pick", "{study}-{sweep}"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
 rule report:
     """Write one study's report from all its runs."""
     input:

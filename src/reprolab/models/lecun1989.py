@@ -36,7 +36,9 @@ def build(input_shape, classes, activation, output_activation, dropout, augment_
     if dropout > 0:
         x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
     x = keras.layers.Dense(30, activation=activation, kernel_initializer=fan_in_uniform(192), name="h3")(x)
-    outputs = keras.layers.Dense(classes, activation=output_activation, kernel_initializer=fan_in_uniform(30), name="output")(x)
+    # output biases start at -1, the target of 9 of the 10 outputs, as in Karpathy's re-implementation
+    outputs = keras.layers.Dense(classes, activation=output_activation, kernel_initializer=fan_in_uniform(30),
+                                 bias_initializer=keras.initializers.Constant(-1.0), name="output")(x)
     return keras.Model(inputs, outputs, name="lecun1989")
 
 

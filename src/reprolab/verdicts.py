@@ -1,0 +1,114 @@
+"""Claim verdicts: each claim of a study card judged from the runs by one stated rule, with the
+number of seeds that would decide it when the runs do not. Errors are compared over the runs that
+trained; failures are compared as rates (outcomes.py says what failed)."""
+
+from reprolab import outcomes, ranking, stats
+
+POWER = 0.8
+VERDICT_RULE = (
+    "A claim about error is **supported** when the whole 95% interval of the measured quantity lies on the claimed side "
+    "(below zero for a difference claimed to lower test error; inside ± the tolerance for a difference claimed to be "
+    "negligible; inside the published value ± the tolerance for a reproduced figure), **contradicted** when it lies wholly "
+    "on the other side, and **inconclusive** otherwise. Errors are compared over the runs that trained (paired over the "
+    "seeds both variants trained). A claim about failures compares the share of failed runs of two variants with Fisher's "
+    "exact test (two-sided, p < 0.05; the interval is Newcombe's). A tolerance claim (\"costs little\", \"as bad as\") is "
+    "judged only when the effect it qualifies is itself detected. A decided verdict that a rerun with the same number of "
+    f"seeds would reach with probability below {POWER:.0%} (at the measured effect and spread; a rerun on another CPU "
+    "differs in round-off like a fresh draw of seeds) is reported **inconclusive (fragile)**. For every inconclusive claim "
+    f"the seeds needed give {POWER:.0%} power to decide it at the measured effect and spread (noncentral t for errors, "
+    "exact binomial enumeration of Fisher's test for failure rates)."
+)
+
+
+def trained_errors(variant_runs, epoch=None):
+    """Per-seed test error of the runs that trained (by the end, or by `epoch` from the learning curve)."""
+    errors = {}
+    for run in variant_runs:
+        if not outcomes.trained(run, epoch):
+            continue
+        errors[run["seed"]] = run["metrics"]["test_error_percent"] if epoch is None else float(run["history"][epoch - 1]["test_error_percent"])
+    return errors
+
+
+def failures(variant_runs, epoch=None):
+    """(failed runs, runs) of a variant, by the end or by `epoch`."""
+    return sum(not outcomes.trained(run, epoch) for run in variant_runs), len(variant_runs)
+
+
+def _interval_verdict(claim, measured, reference=None):
+    if claim["kind"] == "improves":
+        return stats.interval_verdict(measured and measured["low"], measured and measured["high"], supported_if_below=0.0)
+    centre = reference if claim["kind"] == "reproduces" else 0.0
+    return stats.interval_verdict(measured and measured["low"], measured and measured["high"],
+                                  supported_if_within=(centre - claim["tolerance"], centre + claim["tolerance"]))
+
+
+def seeds_to_decide(claim, measured, verdict, reference=None):
+    """Seeds that give POWER to reach `verdict` (or, when inconclusive, the verdict the measured
+    effect points to) again at the measured effect and spread; None when no number would."""
+    if claim.get("measure") == "failure_rate":
+        return stats.seeds_needed_proportions(measured["rate_a"], measured["rate_b"], POWER)
+    if not measured or measured.get("std") is None:
+        return None
+    mean = measured["mean"] - (reference or 0.0)
+    if claim["kind"] == "improves":
+        return stats.seeds_needed_paired(mean, measured["std"], 0.0, "below" if mean < 0 else "above", POWER)
+    tolerance = claim["tolerance"]
+    if verdict == "contradicted" or abs(mean) >= tolerance:  # the effect lies outside the tolerance: decide that
+        return stats.seeds_needed_paired(mean, measured["std"], tolerance if mean > 0 else -tolerance, "above" if mean > 0 else "below", POWER)
+    return stats.seeds_needed_within(mean, measured["std"], tolerance, POWER)
+
+
+def _measure(claim, runs, rows):
+    """The measured quantity, its description and its verdict before the fragility and effect rules."""
+    epoch = claim.get("epoch")
+    when = f" after epoch {epoch}" if epoch else ""
+    if claim.get("measure") == "failure_rate":
+        (failed_a, runs_a), (failed_b, runs_b) = failures(runs[claim["variant"]], epoch), failures(runs[claim["over"]], epoch)
+        measured = stats.two_proportions(failed_a, runs_a, failed_b, runs_b)
+        quantity = (f"share of failed runs{when} of `{claim['variant']}` ({failed_a}/{runs_a}) minus `{claim['over']}` "
+                    f"({failed_b}/{runs_b}), Fisher's exact test")
+        return measured, quantity, stats.proportion_verdict(measured, "lower"), None
+    if claim["kind"] == "reproduces":
+        row = rows[claim["variant"]]
+        reference, measured = row["reference_test_error"], row["test"]
+        quantity = (f"test error of `{claim['variant']}` over its {row['trained_runs']} trained runs vs published "
+                    f"{reference:.2f} ± {claim['tolerance']:.2f}")
+        return measured, quantity, _interval_verdict(claim, measured, reference), reference
+    measured = stats.paired_difference(trained_errors(runs[claim["variant"]], epoch), trained_errors(runs[claim["over"]], epoch))
+    bound = f", within ± {claim['tolerance']:.2f}" if claim["kind"] == "matches" else ""
+    seeds = "no seed trained in both" if not measured else f"paired over the {len(measured['seeds'])} seeds both trained"
+    quantity = f"test error{when} of `{claim['variant']}` minus `{claim['over']}` ({seeds}{bound})"
+    return measured, quantity, _interval_verdict(claim, measured), None
+
+
+def runs_used(claim, measured):
+    """How many seeds (per variant) the verdict rests on."""
+    if claim.get("measure") == "failure_rate":
+        return min(measured["n_a"], measured["n_b"])
+    return measured["n"] if measured else 0
+
+
+def judge(claim, runs, rows):
+    """One error or failure-rate claim: its measured quantity, verdict, the reason when undecided
+    and the seeds that would decide it."""
+    measured, quantity, verdict, reference = _measure(claim, runs, rows)
+    reason = "" if verdict != "inconclusive" else "the interval straddles the boundary, or too few runs trained"
+    needed = seeds_to_decide(claim, measured, verdict, reference)
+    if verdict != "inconclusive" and (needed is None or needed > runs_used(claim, measured)):
+        verdict, reason = "inconclusive", f"fragile: a rerun with as many seeds would reach it with probability below {POWER:.0%}"
+    if claim.get("effect"):
+        effect = judge({**claim["effect"], "kind": "improves", "text": "", "source": ""}, runs, rows)
+        if effect["verdict"] != "supported":
+            verdict, reason = "inconclusive", (f"the effect it qualifies (`{claim['effect']['variant']}` against `{claim['effect']['over']}`) "
+                                               f"is not detected ({effect['verdict']}), so a tolerance around it says nothing")
+            needed = None if None in (needed, effect["seeds_needed"]) else max(needed, effect["seeds_needed"])
+    return {**claim, "quantity": quantity, "measured": measured, "verdict": verdict, "reason": reason,
+            "seeds_needed": needed if verdict == "inconclusive" else None}
+
+
+def judge_claims(study, rows, runs, proxy_analysis=None):
+    """Every claim of the card (claims about proxies by ranking.judge)."""
+    by_variant = {row["variant"]: row for row in rows}
+    return [ranking.judge(claim, proxy_analysis) if claim["kind"] in ranking.CLAIM_KINDS else judge(claim, runs, by_variant)
+            for claim in study.get("claims", [])]
