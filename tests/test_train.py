@@ -89,3 +89,17 @@ def test_seeds_trained_together_on_jax_end_as_each_would_alone(tmp_path, case, r
             for expected, actual in zip(*weights):
                 np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
     assert not (tmp_path / "together" / "seed0" / "backup").exists(), "finished runs drop their checkpoints"
+
+
+@pytest.mark.parametrize("form, expected", [("coupled", 0.72), ("decoupled", 0.81)])
+def test_coupled_weight_decay_passes_through_momentum(form, expected):
+    # w = 1, zero loss gradient, lr 1, weight decay 0.1, momentum 0.9, two steps. Coupled (L2 in the
+    # gradient): v = -0.1 -> w = 0.9; v = 0.9 * -0.1 - 0.1 * 0.9 = -0.18 -> w = 0.72. Decoupled
+    # (Keras' own: w -= lr * wd * w after the momentum step, which has no gradient to follow): 0.9, then 0.81.
+    settings = {"optimizer": {"name": "sgd", "learning_rate": 1.0, "momentum": 0.9, "weight_decay": 0.1, "weight_decay_form": form},
+                "schedule": {"name": "constant"}}
+    optimizer = train.build_optimizer(settings, total_steps=2)
+    weight = keras.Variable(np.ones((1,), "float32"))
+    for _ in range(2):
+        optimizer.apply([keras.ops.zeros((1,))], [weight])
+    assert float(keras.ops.convert_to_numpy(weight)[0]) == pytest.approx(expected, abs=1e-6)

@@ -156,13 +156,18 @@ def validate(params, source="params.yaml"):
             if resolved["hold_out_validation"] and not dataset.get("validation_size"):
                 raise ParamsError(f"{where}: hold_out_validation needs a validation split: set datasets.{study['dataset']}.validation_size "
                                   "(e.g. 1000), or hold_out_validation: false")
-            train_examples = all_train_examples - (dataset.get("validation_size", 0) if resolved["hold_out_validation"] else 0)
+            held_out = dataset.get("validation_size", 0) if resolved["hold_out_validation"] else 0
+            train_examples = all_train_examples - held_out
             if resolved["batch_size"] > train_examples:
                 raise ParamsError(
-                    f"{where}: batch_size {resolved['batch_size']} is larger than the "
-                    f"{train_examples} training examples of dataset '{study['dataset']}'; use at most {train_examples}"
+                    f"{where}: batch_size {resolved['batch_size']} is larger than the {train_examples} training examples of dataset "
+                    f"'{study['dataset']}'" + (f" ({held_out} of {all_train_examples} are held out for validation)" if held_out else "")
+                    + f"; use at most {train_examples}"
                 )
             _check_model(resolved, where)
+            picked_keys = [raw_study.get("sweeps", {}).get(name, {}).get("key") for name in resolved.get("picked", [])]
+            if "eta" not in resolved["optimizer"].get("gradient_noise", {"eta": None}) and "optimizer.gradient_noise.eta" not in picked_keys:
+                raise ParamsError(f"{where}: optimizer.gradient_noise needs eta, or a sweep in `picked` whose key is optimizer.gradient_noise.eta")
             _check_timing(resolved, where)
             if "proxies" in study and resolved["model"]["name"] != "cnn":
                 raise ParamsError(f"{where}: zero-cost proxies are scored for chain networks (model cnn), not {resolved['model']['name']}; "
