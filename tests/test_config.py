@@ -130,14 +130,15 @@ BAD_PARAMS = [
      "studies.tiny.variants.adamw: batch_size 301 is larger than the 240 training examples of dataset 'digits' "
      "(60 of 300 are held out for validation); use at most 240"),
     ("sweep of an unknown variant", lambda p: p["studies"]["tiny"].update(sweeps={"rate": {"variant": "adam", "key": "optimizer.learning_rate", "values": [0.1, 0.2]}}),
-     "studies.tiny.sweeps.rate.variant: unknown variant 'adam'; variants: paper, adamw"),
+     "studies.tiny.sweeps.rate.variant: unknown variant 'adam'; variants: adamw, paper"),
     ("picked from an undeclared sweep", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(picked=["rate"]),
      "studies.tiny.variants.adamw.picked: unknown sweep 'rate'"),
     ("sweep on a variant without validation", lambda p: (p["studies"]["tiny"].update(sweeps={"rate": {"variant": "adamw", "key": "optimizer.learning_rate", "values": [0.1, 0.2]}}),
                                                          p["studies"]["tiny"]["base"].update(hold_out_validation=False)),
      "studies.tiny.sweeps.rate: a sweep picks on the validation split, but variant 'adamw' trains on all training examples"),
-    ("hold-out without a validation split", lambda p: p["datasets"]["digits"].pop("validation_size"),
-     "studies.tiny.variants.paper: hold_out_validation needs a validation split: set datasets.digits.validation_size"),
+    ("hold-out without a validation split", lambda p: (p["datasets"]["digits"].pop("validation_size"),
+                                                       p["studies"]["tiny"]["base"].update(hold_out_validation=True)),
+     "hold_out_validation needs a validation split: set datasets.digits.validation_size"),
     ("coupled decay with adamw", lambda p: p["studies"]["tiny"]["variants"]["adamw"]["optimizer"].update(weight_decay_form="coupled"),
      "studies.tiny.variants.adamw: optimizer.weight_decay_form coupled is implemented for plain SGD"),
     ("seed not an integer", lambda p: p["studies"]["tiny"].update(seeds=[0, 1.5]), "studies.tiny.seeds.1: 1.5 is not of type 'integer'"),
@@ -215,13 +216,18 @@ def test_a_study_without_a_card_is_refused(tmp_path, params):
 
 
 @pytest.mark.parametrize("claim, message", [
-    ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw", "over": "papr"}, "claims.2.over: unknown variant 'papr'"),
-    ({"text": "t", "source": "s", "kind": "reproduces", "variant": "adamw", "tolerance": 1},
+    ({"text": "t", "source": "s", "published": "p", "kind": "improves", "variant": "adamw", "over": "papr"}, "claims.2.over: unknown variant 'papr'"),
+    ({"text": "t", "source": "s", "published": "p", "kind": "reproduces", "variant": "adamw", "tolerance": 1},
      "claims.2: a `reproduces` claim needs references.variants.adamw.test_error"),
-    ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw"}, "claims.2: 'over' is a required property"),
-    ({"text": "t", "source": "s", "kind": "beats", "proxy": "synflow", "over": "params"},
+    ({"text": "t", "source": "s", "published": "p", "kind": "improves", "variant": "adamw"}, "claims.2: 'over' is a required property"),
+    ({"text": "t", "source": "s", "published": "p", "kind": "beats", "proxy": "synflow", "over": "params"},
      "claims.2: a claim about proxies needs studies.tiny.proxies in params.yaml"),
-    ({"text": "t", "source": "s", "kind": "correlates", "proxy": "synflow"}, "claims.2: 'at_least' is a required property"),
+    ({"text": "t", "source": "s", "published": "p", "kind": "correlates", "proxy": "synflow"}, "claims.2: 'at_least' is a required property"),
+    ({"text": "t", "source": "s", "kind": "improves", "variant": "adamw", "over": "paper"}, "claims.2: 'published' is a required property"),
+    ({"text": "t", "source": "s", "published": "p", "kind": "matches", "variant": "adamw", "over": "paper", "tolerance": 1,
+      "measure": "failure_rate"}, "claims.2.measure: failure_rate claims say `variant` fails less often than `over` (kind improves)"),
+    ({"text": "t", "source": "s", "published": "p", "kind": "matches", "variant": "adamw", "over": "paper", "tolerance": 1,
+      "effect": {"variant": "adamw", "over": "papr"}}, "claims.2.effect.over: unknown variant 'papr'"),
 ])
 def test_card_claims_must_name_variants_proxies_and_published_values(tmp_path, params, claim, message):
     target = write(tmp_path, params)
@@ -238,6 +244,6 @@ def test_a_proxy_claim_must_name_a_scored_proxy(tmp_path, params):
     target = write(tmp_path, search_study(params))
     card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
     card_path.write_text(yaml.safe_dump({"title": "t", "claims": [
-        {"text": "t", "source": "s", "kind": "correlates", "proxy": "synflw", "at_least": 0.5}]}))
+        {"text": "t", "source": "s", "published": "p", "kind": "correlates", "proxy": "synflw", "at_least": 0.5}]}))
     with pytest.raises(config.ParamsError, match="claims.0.proxy: unknown proxy 'synflw'"):
         config.read_params(target)

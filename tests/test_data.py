@@ -51,7 +51,7 @@ def test_usps_is_prepared_with_the_published_sizes_and_class_counts(usps_source,
     data.prepare("usps", {"source": "usps"}, prepared, meta_path, usps_source)
     arrays, meta = data.load_prepared(prepared, meta_path)
     assert arrays["x_train"].shape == (7291, 16, 16, 1) and arrays["x_test"].shape == (2007, 16, 16, 1)
-    assert meta["class_counts"] == USPS_CLASS_COUNTS
+    assert meta["class_counts"] == {**USPS_CLASS_COUNTS, "validation": [0] * 10}
     assert -1.0 <= arrays["x_train"].min() and arrays["x_train"].max() <= 1.0
     assert meta["source_sha256"] == data.USPS_FILES
 
@@ -74,3 +74,20 @@ def test_digits_are_upsampled_to_16x16_in_minus_one_to_one(tmp_path):
     assert arrays["x_train"].min() == -1.0 and arrays["x_train"].max() == 1.0
     assert sum(meta["class_counts"]["train"]) == 1297
     assert json.loads(meta_path.read_text())["sha256"] == data.sha256_of(prepared)
+
+
+def test_the_validation_split_is_a_fixed_disjoint_part_of_the_training_set(tmp_path):
+    settings = {"source": "digits", "validation_size": 200}
+    first, second = [], []
+    for folder, record in ((tmp_path / "a", first), (tmp_path / "b", second)):
+        folder.mkdir()
+        data.prepare("digits", settings, folder / "digits.npz", folder / "digits.json", folder)
+        arrays, meta = data.load_prepared(folder / "digits.npz", folder / "digits.json")
+        record.append(arrays["validation_index"])
+        split = data.training_split(arrays, hold_out_validation=True)
+        assert len(split["y_train"]) == 1297 - 200 and len(split["y_validation"]) == 200 == meta["validation_size"]
+        seen = {image.tobytes() for image in split["x_train"]}
+        assert not any(image.tobytes() in seen for image in split["x_validation"])
+        assert sum(meta["class_counts"]["validation"]) == 200
+        assert len(data.training_split(arrays, hold_out_validation=False)["y_train"]) == 1297
+    assert (first[0] == second[0]).all(), "the held-out examples are the same in every preparation"

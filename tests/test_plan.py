@@ -18,10 +18,26 @@ def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):
 
 def test_lecun1989_expands_to_every_variant_and_seed():
     jobs = [job for job in plan.build_plan(ROOT / "params.yaml").jobs if job.wildcards.get("study") == "lecun1989"]
-    trains = {(job.wildcards["variant"], job.wildcards["seed"]) for job in jobs if job.stage == "train"}
+    trains = {job.wildcards["variant"]: set(job.outputs.values()) for job in jobs if job.stage == "train"}  # seeds_at_once: in_turn
     variants = {"paper", "softmax_ce", "adamw", "augment", "dropout_relu", "batched"}
-    assert trains == {(variant, seed) for variant in variants for seed in (0, 1, 2)}
+    assert set(trains) == variants
+    assert all(f"data/runs/lecun1989/{variant}/seed{seed}/model.keras" in trains[variant] for variant in variants for seed in (0, 1, 2))
     assert [job.stage for job in jobs].count("evaluate") == 18
+
+
+def test_a_sweep_is_its_points_runs_then_a_pick_job_feeding_the_variants_that_take_the_pick():
+    jobs = [job for job in plan.build_plan(ROOT / "params.yaml").jobs if job.wildcards.get("study") == "tricks_of_the_trade"]
+    (pick,) = [job for job in jobs if job.stage == "pick"]
+    assert pick.outputs == {"pick": "data/runs/tricks_of_the_trade/sweeps/noise_eta.json"}
+    points = {"noise_eta_0_01", "noise_eta_0_03", "noise_eta_0_1", "noise_eta_0_3", "noise_eta_1_0"}
+    assert {path.split("/")[3] for path in pick.inputs} == points
+    assert all(path.endswith(("metrics.json", "train.json", "history.csv", "predictions.npz")) for path in pick.inputs)
+    takers = {job.wildcards["variant"] for job in jobs if pick.outputs["pick"] in job.inputs and job.stage == "train"}
+    assert takers == {"simple_noise", "simple_clip_noise", "he_clip_noise", "zero_clip_noise", "shallow_noise"}
+    readers = {job.stage for job in jobs if pick.outputs["pick"] in job.inputs and job.stage != "train"}
+    assert readers == {"report", "plot"}
+    point = next(job for job in jobs if job.stage == "train" and job.wildcards["variant"] == "noise_eta_0_3")
+    assert "studies.tricks_of_the_trade.sweeps.noise_eta.values" not in point.params, "adding a value must not retrain the others"
 
 
 def test_a_card_plot_is_a_job_reading_only_its_variants_runs_and_feeding_the_report():

@@ -1,6 +1,7 @@
 """Reports built from fixture runs (no training): the numbers, intervals, verdicts and statuses
-in the table are those of the fixtures, and the HTML is one self-contained file that renders in
-a real headless Chromium (its screenshot stays under the test's temp dir)."""
+in the table are those of the fixtures, failed runs (diverged, collapsed) are counted and kept
+out of the statistics, and the HTML is one self-contained file that renders in a real headless
+Chromium (its screenshot stays under the test's temp dir)."""
 
 import json
 import os
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from reprolab import outcomes, stats, verdicts
 from reprolab import plan as planning
 from reprolab import report
 
@@ -21,7 +23,9 @@ TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
     "better": [2.0, 3.0, 4.0],
     "same": [5.1, 5.4, 7.2],
     "broken": [4.0, 90.0, 5.0],  # seed 1 diverged
+    "collapsed": [4.5, 90.0, 5.5],  # seed 1 answers one digit for every image
 }
+FAILED = {("broken", 1): "diverged", ("collapsed", 1): "collapsed"}
 PARAMS = {
     "datasets": {"digits": {"source": "digits"}},
     "studies": {"fixture": {
@@ -37,15 +41,22 @@ PARAMS = {
 CARD = {
     "title": "Fixture study",
     "question": "Do the fixture numbers come through?",
-    "claims": [
-        {"text": "better beats base", "source": "fixture", "kind": "improves", "variant": "better", "over": "base"},
-        {"text": "same beats better", "source": "fixture", "kind": "improves", "variant": "same", "over": "better"},
-        {"text": "same beats base", "source": "fixture", "kind": "improves", "variant": "same", "over": "base"},
-        {"text": "base reaches 6.00", "source": "fixture", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
-        {"text": "same matches base", "source": "fixture", "kind": "matches", "variant": "same", "over": "base", "tolerance": 1.0},
-        {"text": "better matches base", "source": "fixture", "kind": "matches", "variant": "better", "over": "base", "tolerance": 0.5},
-        {"text": "better beats base early", "source": "fixture", "kind": "improves", "variant": "better", "over": "base", "epoch": 1},
-    ],
+    "deviations": ["fixture runs are written by hand"],
+    "claims": [{"source": "fixture", "published": "a fixture figure", **claim} for claim in [
+        {"text": "better beats base", "kind": "improves", "variant": "better", "over": "base"},
+        {"text": "same beats better", "kind": "improves", "variant": "same", "over": "better"},
+        {"text": "same beats base", "kind": "improves", "variant": "same", "over": "base"},
+        {"text": "base reaches 6.00", "kind": "reproduces", "variant": "base", "tolerance": 0.5},
+        {"text": "same matches base", "kind": "matches", "variant": "same", "over": "base", "tolerance": 1.0},
+        {"text": "better matches base", "kind": "matches", "variant": "better", "over": "base", "tolerance": 0.5},
+        {"text": "better beats base early", "kind": "improves", "variant": "better", "over": "base", "epoch": 1},
+        {"text": "same costs little where better helps", "kind": "matches", "variant": "same", "over": "base", "tolerance": 1.0,
+         "effect": {"variant": "better", "over": "base"}},
+        {"text": "same costs little where same helps", "kind": "matches", "variant": "same", "over": "base", "tolerance": 1.0,
+         "effect": {"variant": "same", "over": "base"}},
+        {"text": "base fails less than collapsed", "kind": "improves", "measure": "failure_rate", "variant": "base", "over": "collapsed"},
+        {"text": "collapsed trains where it trains", "kind": "matches", "variant": "collapsed", "over": "base", "tolerance": 1.0},
+    ]],
     "plots": [{"name": "error_vs_epochs", "kind": "error_vs", "title": "fixture plot", "x": "epochs", "series": "loss",
                "variants": ["base", "better", "broken"]}],
     "references": {"variants": {"base": {"source": "fixture paper", "train_error": 0.5, "test_error": 6.0},
@@ -55,11 +66,13 @@ CARD = {
 }
 
 
-def write_run(variant, seed, test_error, diverged):
+def write_run(variant, seed, test_error, failure=None):
     wildcards = {"study": "fixture", "variant": variant, "seed": seed}
+    diverged = failure == "diverged"
     labels = np.arange(20) % 10
-    predicted = labels.copy()
-    predicted[:3] = (labels[:3] + 1) % 10
+    predicted = np.zeros(20, dtype=int) if failure else labels.copy()
+    if not failure:
+        predicted[:3] = (labels[:3] + 1) % 10
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (labels, predicted), 1)
     folder = planning.path("model", **wildcards).rsplit("/", 1)[0]
@@ -71,7 +84,7 @@ def write_run(variant, seed, test_error, diverged):
                    "parameters": 9760, "macs": 63660, "wall_seconds": 10.0 + seed, "config": config,
                    "runtime": {"backend": "tensorflow", "device": "cpu", "machine": "fixture", "versions": {"keras": "3"}}}, handle)
     with open(planning.path("metrics", **wildcards), "w") as handle:
-        json.dump({"status": status, "test_error_percent": test_error, "train_error_percent": test_error / 10,
+        json.dump({"status": status, "test_error_percent": test_error, "test_errors": int(test_error / 5), "train_error_percent": test_error / 10,
                    "confusion": confusion.tolist(), "dataset_sha256": "f" * 64}, handle)
     with open(planning.path("history", **wildcards), "w") as handle:
         handle.write("epoch,loss,train_error_percent,test_error_percent,learning_rate,seconds\n")
@@ -91,7 +104,7 @@ def fixture_reports(tmp_path, monkeypatch):
     np.savez(planning.path("prepared", dataset="digits"), x_test=np.linspace(-1, 1, 20 * 256).reshape(20, 16, 16, 1))
     for variant, errors in TEST_ERRORS.items():
         for seed, error in enumerate(errors):
-            write_run(variant, seed, error, diverged=variant == "broken" and seed == 1)
+            write_run(variant, seed, error, FAILED.get((variant, seed)))
     plan = planning.build_plan("params.yaml")
     report.run_plot(plan, "fixture", "error_vs_epochs")
     report.run(plan, "fixture")
@@ -116,51 +129,85 @@ def test_results_table_holds_the_fixture_numbers_and_their_intervals(fixture_rep
     for variant in ("base", "better", "same"):
         mean, std, low, high = t_interval(TEST_ERRORS[variant])
         row = table_rows(readme, f"`{variant}`")[0]
-        assert row[1] == f"{mean:.2f} ± {std:.2f}"
-        assert row[2] == f"[{low:.2f}, {high:.2f}]"
-        assert row[3] == " ".join(f"{value:.2f}" for value in TEST_ERRORS[variant])
+        assert row[1:5] == ["0/3", f"{mean:.2f} ± {std:.2f}", f"[{low:.2f}, {high:.2f}]", " ".join(f"{value:.2f}" for value in TEST_ERRORS[variant])]
     assert table_rows(readme, "`better` **(best)**"), "the lowest mean test error is marked best"
     base = table_rows(readme, "`base`")[0]
-    assert base[6:9] == ["6.00", "0.50", f"{np.mean(TEST_ERRORS['base']) - 6.0:+.2f}"]
-    assert base[9:11] == ["9760", "63660"]
+    assert base[7:10] == ["6.00", "0.50", f"{np.mean(TEST_ERRORS['base']) - 6.0:+.2f}"]
+    assert base[10:12] == ["9760", "63660"]
 
 
 def test_a_missing_reference_is_blank(fixture_reports):
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
     same = table_rows(readme, "`same`")[0]
-    assert same[6:9] == ["", "", ""]
+    assert same[7:10] == ["", "", ""]
     better = table_rows(readme, "`better`")[0]
-    assert better[6:9] == ["2.50", "", f"{np.mean(TEST_ERRORS['better']) - 2.5:+.2f}"]
+    assert better[7:10] == ["2.50", "", f"{np.mean(TEST_ERRORS['better']) - 2.5:+.2f}"]
 
 
-def test_a_diverged_run_shows_as_diverged_and_stays_out_of_the_statistics(fixture_reports):
+@pytest.mark.parametrize("variant, failure", [("broken", "diverged at epoch 2"), ("collapsed", "collapsed")])
+def test_a_failed_run_is_counted_and_stays_out_of_the_statistics(fixture_reports, variant, failure):
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
-    broken = table_rows(readme, "`broken`")[0]
-    assert broken[-1] == "seed 1 diverged at epoch 2"
-    assert broken[3] == "4.00 (diverged at epoch 2) 5.00"
-    assert broken[1] == f"{np.mean([4.0, 5.0]):.2f} ± {np.std([4.0, 5.0], ddof=1):.2f}"
-    index = (fixture_reports / "reports/index.md").read_text()
-    assert "broken: seed 1 diverged at epoch 2" in index
+    row = table_rows(readme, f"`{variant}`")[0]
+    trained = [TEST_ERRORS[variant][0], TEST_ERRORS[variant][2]]
+    assert row[1] == "1/3"
+    assert row[2] == f"{np.mean(trained):.2f} ± {np.std(trained, ddof=1):.2f}"
+    assert row[4] == f"{trained[0]:.2f} ({failure}) {trained[1]:.2f}"
+    assert row[-1] == f"seed 1 {failure}"
+    assert outcomes.FAILURE_RULE in readme, "the page states the rule that decides a failure"
+    assert f"{variant}: 1/3 failed" in (fixture_reports / "reports/index.md").read_text()
 
 
-def test_paired_comparisons_say_no_detectable_difference_when_the_interval_spans_zero(fixture_reports):
+def test_paired_comparisons_adjust_for_multiple_comparisons(fixture_reports):
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
     comparison = readme.split("## Each variant against the baseline")[1].split("## Claims")[0]
-    better = table_rows(comparison, "`better`")[0]
+    assert "Holm" in comparison
+    rows = {row[0]: row for row in table_rows(comparison, "`")}
     mean, _, low, high = t_interval(np.subtract(TEST_ERRORS["better"], TEST_ERRORS["base"]))
-    assert better[1:3] == [f"{mean:+.2f}", f"[{low:.2f}, {high:.2f}]"]
-    assert better[-1] == "lower test error than the baseline"
-    assert table_rows(comparison, "`same`")[0][-1] == "no detectable difference"
-    assert table_rows(comparison, "`broken`")[0][4] == "2", "only the seeds both variants finished are paired"
+    assert rows["`better`"][1:3] == [f"{mean:+.2f}", f"[{low:.2f}, {high:.2f}]"]
+    p_values = [float(row[3]) for row in rows.values()]
+    assert [float(row[4]) for row in rows.values()] == pytest.approx(stats.holm(p_values), abs=3e-3)
+    assert rows["`better`"][-1] == "lower test error than the baseline"
+    assert rows["`same`"][-1] == "no detectable difference (Holm-adjusted)"
+    assert rows["`broken`"][5] == rows["`collapsed`"][5] == "2", "only the seeds both variants trained are paired"
 
 
 def test_claims_get_the_verdict_of_the_stated_rule(fixture_reports):
-    verdicts = {claim["text"]: claim["verdict"] for claim in json.loads((fixture_reports / "reports/fixture/verdicts.json").read_text())["claims"]}
-    assert verdicts == {"better beats base": "supported", "same beats better": "contradicted",
-                        "same beats base": "inconclusive", "base reaches 6.00": "inconclusive",
-                        "same matches base": "supported", "better matches base": "contradicted", "better beats base early": "supported"}
+    claims = {claim["text"]: claim for claim in json.loads((fixture_reports / "reports/fixture/verdicts.json").read_text())["claims"]}
+    assert {text: claim["verdict"] for text, claim in claims.items()} == {
+        "better beats base": "supported", "same beats better": "contradicted", "same beats base": "inconclusive",
+        "base reaches 6.00": "inconclusive", "same matches base": "supported", "better matches base": "contradicted",
+        "better beats base early": "supported", "same costs little where better helps": "supported",
+        "same costs little where same helps": "inconclusive", "base fails less than collapsed": "inconclusive",
+        "collapsed trains where it trains": "inconclusive"}
+    assert "the effect it qualifies (`same` against `base`) is not detected" in claims["same costs little where same helps"]["undecided"]
+    needed = stats.seeds_needed_proportions(0.0, 1 / 3)
+    assert claims["base fails less than collapsed"]["seeds_needed"] == needed
+    assert f"about {needed} seeds per variant would decide it" in claims["base fails less than collapsed"]["undecided"]
+    assert claims["base fails less than collapsed"]["measured"].startswith("-0.33 [")
+    assert claims["better beats base"]["published"] == "a fixture figure"
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    assert "## Scope of reproducibility" in readme and "fixture runs are written by hand" in readme
     index = (fixture_reports / "reports/index.md").read_text()
-    assert "## Reproducibility" in index and "**contradicted**" in index and report.VERDICT_RULE in index
+    assert "11 claims: 4 supported, 2 contradicted, 5 inconclusive." in index
+    assert "**contradicted**" in index and verdicts.VERDICT_RULE in index and outcomes.FAILURE_RULE in index
+
+
+def test_a_fragile_verdict_is_undecided_and_says_how_many_seeds_would_decide_it():
+    runs = {name: [{"seed": seed, "train": {"status": "ok", "diverged_epoch": None},
+                    "metrics": {"test_error_percent": error, "confusion": (np.eye(10, dtype=int) * 10).tolist()}}
+                   for seed, error in enumerate(errors)] for name, errors in {"a": [5.0, 5.1, 5.2], "b": [5.4, 5.3, 5.5]}.items()}
+    claim = {"text": "a beats b", "source": "s", "kind": "improves", "variant": "a", "over": "b"}
+    judged = verdicts.judge(claim, runs, {})
+    difference = stats.paired_difference({0: 5.0, 1: 5.1, 2: 5.2}, {0: 5.4, 1: 5.3, 2: 5.5})
+    assert difference["high"] < 0, "the interval alone would call it supported"
+    needed = stats.seeds_needed_paired(difference["mean"], difference["std"], 0.0, "below")
+    assert needed > 3 and judged["verdict"] == "inconclusive" and judged["reason"].startswith("fragile")
+    assert judged["seeds_needed"] == needed
+
+
+def test_one_seed_prints_no_spread_and_no_interval():
+    single = stats.summary([4.0])
+    assert report._mean_std(single) == "4.00" and report._interval(single) == ""
 
 
 def test_html_is_one_self_contained_file(fixture_reports):
@@ -173,15 +220,6 @@ def test_html_is_one_self_contained_file(fixture_reports):
     for name in ("learning_curves", "test_error", "confusion", "misclassified"):
         assert (fixture_reports / f"reports/fixture/figures/{name}.png").read_bytes().startswith(b"\x89PNG")
     assert (fixture_reports / "reports/fixture/plots/error_vs_epochs.png").read_bytes().startswith(b"\x89PNG")
-
-
-def test_claims_count_a_diverged_run_at_chance_from_the_epoch_it_diverged():
-    history = [{"epoch": epoch, "test_error_percent": str(10.0 - epoch)} for epoch in (1, 2, 3)]
-    runs = [{"seed": 0, "train": {"status": "ok", "diverged_epoch": None}, "metrics": {"test_error_percent": 6.5}, "history": history},
-            {"seed": 1, "train": {"status": "diverged", "diverged_epoch": 2}, "metrics": {}, "history": history[:2]}]
-    assert report.claim_errors(runs) == {0: 6.5, 1: report.CHANCE_ERROR}
-    assert report.claim_errors(runs, epoch=1) == {0: 9.0, 1: 9.0}
-    assert report.claim_errors(runs, epoch=2) == {0: 8.0, 1: report.CHANCE_ERROR}
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -204,7 +242,7 @@ def test_report_html_renders_in_headless_chromium(fixture_reports, tmp_path):
         images = page.evaluate("[...document.images].map(image => [image.complete, image.naturalWidth])")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
-    assert rows == 4, "one results row per variant"
+    assert rows == 11, "one row per claim in the first table (scope of reproducibility)"
     assert len(images) == 5 and all(complete and width > 0 for complete, width in images), f"broken image: {images}"
     assert problems == []
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
@@ -219,9 +257,10 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
                 "decay_until_2": {"extends": "decay", "timing": {"weight_decay": {"until": 2}}},
                 "decay_from_4": {"extends": "decay", "timing": {"weight_decay": {"from": 4}}},
                 "blur_4": {"timing": {"blur": {"until": 4}}}, "blur_4_reset": {"timing": {"blur": {"until": 4}, "reset_learning_rate": True}}}
-    params = {"studies": {"timed": {"dataset": "digits", "seeds": [0], "base": base, "variants": variants}}}
+    params = {"datasets": {"digits": {"source": "digits"}}, "studies": {"timed": {"dataset": "digits", "seeds": [0], "base": base, "variants": variants}}}
     errors = {**{name: 3.0 + index for index, name in enumerate(variants)}, "blur_4_reset": 6.0}  # plain 3, blur_4 7
-    runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error},
+    trained = (np.eye(10, dtype=int) * 10).tolist()
+    runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error, "test_errors": 1, "confusion": trained},
                     "train": {"status": "ok", "diverged_epoch": None, "parameters": 1, "wall_seconds": 1.0, "config": base}}]
             for name, error in errors.items()}
 
@@ -239,5 +278,5 @@ def test_the_paper_table_shows_best_and_mean_accuracy_and_the_runs_that_failed(f
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
     row = table_rows(readme, "fixture row")[0]
     base = [100 - error for error in TEST_ERRORS["base"]]
-    broken = [96.0, 10.0, 95.0]  # the diverged seed counts at chance
+    broken = [96.0, 10.0, 95.0]  # the diverged seed counts at chance, as the paper's means include failed runs
     assert row[1:] == [f"{max(base):.1f} / {np.mean(base):.1f}", "0/3", f"{max(broken):.1f} / {np.mean(broken):.1f}", "1/3", "97.4 / 91.7", ""]
