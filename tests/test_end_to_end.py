@@ -328,4 +328,48 @@ def test_a_diverging_variant_is_reported_and_the_pipeline_finishes(tiny_repo):
     assert train_info["status"] == "diverged" and train_info["diverged_epoch"] == 1
     row = next(line for line in (repo / "reports/tiny/README.md").read_text().splitlines() if line.startswith("| `unstable`"))
     assert row.rstrip(" |").endswith("seed 0 diverged at epoch 1; seed 1 diverged at epoch 1")
-    assert "unstable: seed 0 diverged at epoch 1" in (repo / "reports/index.md").read_text()
+    assert "unstable: 2/2 failed" in (repo / "reports/index.md").read_text()
+
+
+def add_sweep(values):
+    """A sweep of adamw's learning rate on the validation split, one seed, and a variant taking its pick."""
+    def change(params):
+        study = params["studies"]["tiny"]
+        study["seeds"] = [0]
+        study["sweeps"] = {"rate": {"variant": "adamw", "key": "optimizer.learning_rate", "values": values}}
+        study["variants"]["tuned"] = {"extends": "adamw", "picked": ["rate"]}
+    return change
+
+
+def test_a_sweep_picks_on_validation_and_feeds_the_variant_that_takes_the_pick(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, add_sweep([0.0003, 0.01]))
+    run("snakemake --cores 2", repo)
+    pick = json.loads((repo / "data/runs/tiny/sweeps/rate.json").read_text())
+    validation = {value: json.loads((repo / f"data/runs/tiny/{point}/seed0/metrics.json").read_text())["validation_error_percent"]
+                  for value, point in ((0.0003, "rate_0_0003"), (0.01, "rate_0_01"))}
+    assert pick["picked"] == min(validation, key=validation.get), "the lower validation error wins (no point failed to train here)"
+    assert [point["validation_error_mean"] for point in pick["points"]] == [validation[0.0003], validation[0.01]]
+    tuned = json.loads((repo / "data/runs/tiny/tuned/seed0/train.json").read_text())
+    assert tuned["config"]["optimizer"]["learning_rate"] == pick["picked"] and tuned["config"]["picked"] == ["rate"]
+    assert "## Sweep `rate`" in (repo / "reports/tiny/README.md").read_text()
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+    points = run_records(repo, "rate_0_0003")
+
+    # Snakemake: a new value trains that point only, then picks again and retrains what takes the pick.
+    edit_params(repo, add_sweep([0.0003, 0.01, 0.003]))
+    assert planned_jobs(repo) == {("train", "study=tiny, variant=rate_0_003, seed=0"), ("evaluate", "study=tiny, variant=rate_0_003, seed=0"),
+                                  ("pick", "study=tiny, sweep=rate"), ("train", "study=tiny, variant=tuned, seed=0"),
+                                  ("evaluate", "study=tiny, variant=tuned, seed=0"), ("report", "study=tiny"), ("index", ""), ("all", "")}
+    run("snakemake --cores 2", repo)
+    assert run_records(repo, "rate_0_0003") == points
+    assert UP_TO_DATE in run("dvc status", repo).stdout
+
+    # DVC: the same after another change of the values (the first `dvc repro` regenerates dvc.yaml).
+    edit_params(repo, add_sweep([0.0003, 0.01, 0.001]))
+    run("dvc repro", repo, check=False)
+    output = run("dvc repro", repo).stdout
+    for stage in ("train-tiny-rate_0_001-0", "pick-tiny-rate", "train-tiny-tuned-0", "report-tiny"):
+        assert f"Running stage '{stage}'" in output
+    assert "Running stage 'train-tiny-rate_0_0003-0'" not in output and run_records(repo, "rate_0_0003") == points
+    assert len(json.loads((repo / "data/runs/tiny/sweeps/rate.json").read_text())["points"]) == 3

@@ -282,10 +282,11 @@ def decision_text(claim):
     """Why a claim is undecided and what would decide it."""
     if claim["verdict"] != "inconclusive":
         return ""
-    needed = claim.get("seeds_needed")
-    seeds = (f"about {needed} seeds per variant would decide it" if needed else
-             "no number of seeds decides it at the measured effect" if claim.get("reason") else "")
-    return "; ".join(part for part in (claim.get("reason", ""), seeds) if part)
+    if claim["kind"] in ranking.CLAIM_KINDS:
+        return claim["reason"]
+    needed = claim["seeds_needed"]
+    seeds = f"about {needed} seeds per variant would decide it" if needed else "no number of seeds up to 200 decides it at the measured effect"
+    return f"{claim['reason']}; {seeds}"
 
 
 def scope_blocks(study, verdicts_judged):

@@ -107,8 +107,17 @@ def judge(claim, runs, rows):
             "seeds_needed": needed if verdict == "inconclusive" else None}
 
 
+RANKING_UNDECIDED = "the bootstrap interval over architectures straddles the boundary; more architectures (not seeds) would narrow it"
+
+
+def judge_ranking(claim, proxy_analysis):
+    """A claim about proxies by ranking.judge, with the reason when it is undecided."""
+    judged = ranking.judge(claim, proxy_analysis)
+    return {**judged, "reason": RANKING_UNDECIDED if judged["verdict"] == "inconclusive" else "", "seeds_needed": None}
+
+
 def judge_claims(study, rows, runs, proxy_analysis=None):
-    """Every claim of the card (claims about proxies by ranking.judge)."""
+    """Every claim of the card."""
     by_variant = {row["variant"]: row for row in rows}
-    return [ranking.judge(claim, proxy_analysis) if claim["kind"] in ranking.CLAIM_KINDS else judge(claim, runs, by_variant)
+    return [judge_ranking(claim, proxy_analysis) if claim["kind"] in ranking.CLAIM_KINDS else judge(claim, runs, by_variant)
             for claim in study.get("claims", [])]
