@@ -161,12 +161,14 @@ def provenance(params, study_name, runs):
 
 
 def machines(all_runs):
-    """The CPU model and kernel-relevant ISA flags of the runs, with how many runs each made: more
-    than one entry means round-off differs between runs (oneDNN picks kernels by instruction set)."""
+    """The CPU model, its kernel-relevant ISA flags and the kernel settings (runtime.PORTABLE_KERNELS)
+    of the runs, with how many runs each made: more than one entry means round-off may differ
+    between runs (oneDNN picks kernels by instruction set)."""
     counts = {}
     for run in all_runs:
-        cpu = run["train"]["runtime"].get("cpu")
-        key = "not recorded" if cpu is None else f"{cpu['model']} ({' '.join(cpu['flags'])})"
+        cpu, kernels = run["train"]["runtime"].get("cpu"), run["train"]["runtime"].get("kernels")
+        key = "not recorded" if cpu is None else f"{cpu['model']} ({' '.join(cpu['flags'])}" + (
+            f"; {', '.join(f'{name}={value}' for name, value in kernels.items())})" if kernels else "; kernel settings not recorded)")
         counts[key] = counts.get(key, 0) + 1
     listed = "; ".join(f"{key}: {count} runs" for key, count in counts.items())
     return listed if len(counts) == 1 else f"DIFFERENT MACHINES: {listed}"

@@ -29,6 +29,8 @@ def configure(threads, seed, accelerator="cpu"):
     as needed instead of taking all of it."""
     backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name, value in PORTABLE_KERNELS.items():
+        os.environ.setdefault(name, value)
     skip_unused_imports(backend)
     if accelerator == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -88,6 +90,12 @@ def device():
     return f"cuda:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
 
 
+# The same float kernels on every x86-64 CPU with AVX2, so a run's numbers do not depend on the
+# machine: TensorFlow turns oneDNN's graph rewrites on by default only on CPUs with AVX512-VNNI,
+# AVX-VNNI or AMX, and oneDNN's sgemm (under Eigen's convolutions too) picks its kernel by the
+# CPU's instruction set. On an AVX2 CPU both settings are its defaults (results unchanged); on
+# larger CPUs they cost speed. Set either variable to override.
+PORTABLE_KERNELS = {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 # Instruction-set extensions that change which kernels oneDNN (and XLA) pick, hence float round-off.
 KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
@@ -123,7 +131,7 @@ def describe():
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
         "cpu": processor(),
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "kernels": {name: os.environ.get(name, "unset") for name in PORTABLE_KERNELS},
         "versions": versions,
         **({"slurm_job_id": os.environ["SLURM_JOB_ID"], "host": platform.node()} if "SLURM_JOB_ID" in os.environ else {}),
     }
