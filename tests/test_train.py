@@ -103,3 +103,19 @@ def test_coupled_weight_decay_passes_through_momentum(form, expected):
     for _ in range(2):
         optimizer.apply([keras.ops.zeros((1,))], [weight])
     assert float(keras.ops.convert_to_numpy(weight)[0]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_run_records_its_cpu_and_runs_with_portable_kernels():
+    """Round-off depends on the kernels oneDNN picks by instruction set: every job pins them (unless
+    the user set the variables) and train.json records the CPU model, its flags and the settings."""
+    code = ("import json, os; from reprolab import runtime; runtime.configure(1, 0); "
+            "print(json.dumps([runtime.describe(), os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['ONEDNN_MAX_CPU_ISA']]))")
+    from reprolab import runtime
+
+    environment = {key: value for key, value in os.environ.items() if key not in runtime.PORTABLE_KERNELS}
+    described, onednn, isa = json.loads(subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                                                       text=True, check=True).stdout.splitlines()[-1])
+    assert (onednn, isa) == ("0", "AVX2") and described["kernels"] == {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    flags = open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split()
+    assert described["cpu"]["model"] != "unknown" and ("avx2" in described["cpu"]["flags"]) == ("avx2" in flags)
+
