@@ -13,6 +13,8 @@ import pytest
 import yaml
 from conftest import run, wait_for
 
+from reprolab import outcomes
+
 pytestmark = pytest.mark.slow
 UP_TO_DATE = "Data and pipelines are up to date."
 
@@ -346,10 +348,14 @@ def test_a_sweep_picks_on_validation_and_feeds_the_variant_that_takes_the_pick(t
     edit_params(repo, add_sweep([0.0003, 0.01]))
     run("snakemake --cores 2", repo)
     pick = json.loads((repo / "data/runs/tiny/sweeps/rate.json").read_text())
-    validation = {value: json.loads((repo / f"data/runs/tiny/{point}/seed0/metrics.json").read_text())["validation_error_percent"]
-                  for value, point in ((0.0003, "rate_0_0003"), (0.01, "rate_0_01"))}
-    assert pick["picked"] == min(validation, key=validation.get), "the lower validation error wins (no point failed to train here)"
-    assert [point["validation_error_mean"] for point in pick["points"]] == [validation[0.0003], validation[0.01]]
+    scored = {}
+    for value, point in ((0.0003, "rate_0_0003"), (0.01, "rate_0_01")):
+        metrics = json.loads((repo / f"data/runs/tiny/{point}/seed0/metrics.json").read_text())
+        failed = outcomes.collapsed(metrics["validation_error_percent"], metrics["validation_confusion"])
+        scored[value] = (int(failed), None if failed else metrics["validation_error_percent"])
+    assert [(point["failed"], point["validation_error_mean"]) for point in pick["points"]] == [scored[0.0003], scored[0.01]]
+    assert pick["picked"] == min(scored, key=lambda value: (scored[value][0], scored[value][1] or 100.0)), \
+        "fewest failed runs on validation, then the lower validation error"
     tuned = json.loads((repo / "data/runs/tiny/tuned/seed0/train.json").read_text())
     assert tuned["config"]["optimizer"]["learning_rate"] == pick["picked"] and tuned["config"]["picked"] == ["rate"]
     assert "## Sweep `rate`" in (repo / "reports/tiny/README.md").read_text()
