@@ -286,7 +286,9 @@ def decision_text(claim):
         return ""
     if claim["kind"] in ranking.CLAIM_KINDS:
         return claim["reason"]
-    needed = claim["seeds_needed"]
+    needed, measured = claim["seeds_needed"], claim["measured"]
+    if claim.get("measure") != "failure_rate" and (not measured or measured["n"] < 2):
+        return "fewer than two seeds trained in both variants: the spread, and so the seeds needed, are unknown"
     seeds = f"about {needed} seeds per variant would decide it" if needed else "no number of seeds up to 200 decides it at the measured effect"
     return f"{claim['reason']}; {seeds}"
 
