@@ -171,7 +171,7 @@ def machines(all_runs):
             f"; {', '.join(f'{name}={value}' for name, value in kernels.items())})" if kernels else "; kernel settings not recorded)")
         counts[key] = counts.get(key, 0) + 1
     listed = "; ".join(f"{key}: {count} runs" for key, count in counts.items())
-    return listed if len(counts) == 1 else f"DIFFERENT MACHINES: {listed}"
+    return listed if len(counts) == 1 else f"RUNS DIFFER IN CPU OR KERNEL SETTINGS: {listed}"
 
 
 def _number(value, digits=2):
