@@ -280,3 +280,13 @@ def test_the_paper_table_shows_best_and_mean_accuracy_and_the_runs_that_failed(f
     base = [100 - error for error in TEST_ERRORS["base"]]
     broken = [96.0, 10.0, 95.0]  # the diverged seed counts at chance, as the paper's means include failed runs
     assert row[1:] == [f"{max(base):.1f} / {np.mean(base):.1f}", "0/3", f"{max(broken):.1f} / {np.mean(broken):.1f}", "1/3", "97.4 / 91.7", ""]
+
+
+def test_provenance_says_when_runs_come_from_different_cpus():
+    def made_on(model, flags):
+        return {"train": {"runtime": {"cpu": {"model": model, "flags": flags},
+                                      "kernels": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}}}}
+    same = [made_on("AMD EPYC", ["avx", "avx2"])] * 2
+    assert report.machines(same) == "AMD EPYC (avx avx2; TF_ENABLE_ONEDNN_OPTS=0, ONEDNN_MAX_CPU_ISA=AVX2): 2 runs"
+    mixed = report.machines(same + [made_on("Intel Xeon", ["avx", "avx2", "avx512f", "avx512_vnni"])])
+    assert mixed.startswith("RUNS DIFFER IN CPU OR KERNEL SETTINGS") and "Intel Xeon" in mixed and ": 2 runs" in mixed
