@@ -167,7 +167,7 @@ def test_paired_comparisons_adjust_for_multiple_comparisons(fixture_reports):
     p_values = [float(row[3]) for row in rows.values()]
     assert [float(row[4]) for row in rows.values()] == pytest.approx(stats.holm(p_values), abs=3e-3)
     assert rows["`better`"][-1] == "lower test error than the baseline"
-    assert rows["`same`"][-1] == "no detectable difference (Holm-adjusted)"
+    assert rows["`same`"][-1] == "not significant after Holm's adjustment"
     assert rows["`broken`"][5] == rows["`collapsed`"][5] == "2", "only the seeds both variants trained are paired"
 
 

@@ -126,7 +126,7 @@ def _reading(difference, p_holm):
     if difference is None or difference["low"] is None:
         return "too few seeds trained in both to compare"
     if p_holm is None or p_holm >= 0.05:
-        return "no detectable difference (Holm-adjusted)"
+        return "not significant after Holm's adjustment"
     return "lower test error than the baseline" if difference["mean"] < 0 else "higher test error than the baseline"
 
 
@@ -251,10 +251,12 @@ def _comparison_blocks(study, comparisons):
     return [
         document.heading(2, f"Each variant against the baseline `{study['baseline']}`"),
         document.paragraph(
-            "Difference in test error (variant − baseline, percentage points) paired over the seeds both trained, with its "
-            f"95% t-interval, the paired t-test's two-sided p-value and that p-value Holm-adjusted over the {len(comparisons)} "
-            "comparisons of this table; the reading follows the adjusted p-value (below 0.05), so the table does not rank "
-            "the noise of many uncorrected comparisons."),
+            "Exploratory: difference in test error (variant − baseline, percentage points) paired over the seeds both trained, "
+            f"with its 95% t-interval, the paired t-test's two-sided p-value and that p-value Holm-adjusted over the "
+            f"{sum(item['p_holm'] is not None for item in comparisons)} comparisons of this table that have one; the reading "
+            "follows the adjusted p-value (below 0.05), so the table does not rank the noise of many uncorrected comparisons. "
+            "An interval that excludes zero can still read \"not significant after Holm\". The claims above are stated in "
+            "advance, one test each, and are not adjusted."),
         document.table(
             ["variant", "difference", "95% interval", "p-value", "p (Holm)", "seeds", "reading"],
             [[f"`{item['variant']}`", _signed(item["difference"] and item["difference"]["mean"]), _interval(item["difference"]),

@@ -93,7 +93,9 @@ def judge(claim, runs, rows):
     """One error or failure-rate claim: its measured quantity, verdict, the reason when undecided
     and the seeds that would decide it."""
     measured, quantity, verdict, reference = _measure(claim, runs, rows)
-    reason = "" if verdict != "inconclusive" else "the interval straddles the boundary, or too few runs trained"
+    reason = "" if verdict != "inconclusive" else (
+        f"Fisher's exact test gives p = {measured['p_value']:.3f}, not below 0.05" if claim.get("measure") == "failure_rate"
+        else "the interval straddles the boundary, or too few runs trained")
     needed = seeds_to_decide(claim, measured, verdict, reference)
     if verdict != "inconclusive" and (needed is None or needed > runs_used(claim, measured)):
         verdict, reason = "inconclusive", f"fragile: a rerun with as many seeds would reach it with probability below {POWER:.0%}"
