@@ -15,9 +15,9 @@ pytestmark = pytest.mark.slow
 CARD = {
     "title": "Tiny search space",
     "claims": [
-        {"text": "params ranks", "source": "a test", "kind": "correlates", "proxy": "params", "at_least": 0.0},
-        {"text": "synflow counts params", "source": "a test", "kind": "correlates", "proxy": "synflow", "with": "params", "at_least": 0.5},
-        {"text": "vote beats synflow", "source": "a test", "kind": "beats", "proxy": "vote", "over": "synflow"},
+        {"text": "params ranks", "source": "a test", "published": "none", "kind": "correlates", "proxy": "params", "at_least": 0.0},
+        {"text": "synflow counts params", "source": "a test", "published": "none", "kind": "correlates", "proxy": "synflow", "with": "params", "at_least": 0.5},
+        {"text": "vote beats synflow", "source": "a test", "published": "none", "kind": "beats", "proxy": "vote", "over": "synflow"},
     ],
     "references": {"proxies": {"synflow": {"spearman": 0.74, "source": "Abdelfattah et al. 2021"}}},
     "plots": [{"name": "proxies", "kind": "proxies", "title": "proxies against accuracy"}],
