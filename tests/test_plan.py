@@ -140,3 +140,12 @@ def test_train_commands_must_match_seeds_at_once(tmp_path, capsys):
     at_once = str(write_tiny_project(tmp_path, params))
     assert cli.main(["--params", at_once, "train", "--study", "tiny", "--variant", "paper", "--seeds", "0"]) == 1
     assert "sets seeds_at_once: vmap, so one job trains all of study tiny's seeds (0 1), not --seeds 0: run `reprolab train" in capsys.readouterr().err
+
+
+def test_a_sweep_picks_the_fewest_failures_then_the_lowest_validation_error():
+    from reprolab import sweeps
+
+    points = [{"failed": 1, "validation_error_mean": 2.0}, {"failed": 0, "validation_error_mean": 0.0},
+              {"failed": 0, "validation_error_mean": 3.0}, {"failed": 0, "validation_error_mean": None}]
+    assert sweeps.choose(points) == 1  # a perfect 0% validation error is a value like any other
+    assert sweeps.choose([{"failed": 2, "validation_error_mean": None}, {"failed": 2, "validation_error_mean": None}]) == 0

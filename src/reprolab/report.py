@@ -85,7 +85,6 @@ def summarise(study, runs):
             "test": test_summary,
             "train": stats.summary(train.values()) if train else None,
             "validation": stats.summary(validation.values()) if validation else None,
-            "test_misses_per_seed": {run["seed"]: run["metrics"]["test_errors"] for run in finished},
             "test_per_seed": test,
             "train_per_seed": train,
             "reference_test_error": reference.get("test_error"),

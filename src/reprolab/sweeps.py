@@ -33,7 +33,11 @@ def point_summary(runs):
 
 def choose(points):
     """The index of the picked point by PICK_RULE."""
-    return min(range(len(points)), key=lambda index: (points[index]["failed"], points[index]["validation_error_mean"] or np.inf, index))
+    def rank(index):
+        mean = points[index]["validation_error_mean"]
+        return points[index]["failed"], np.inf if mean is None else mean, index
+
+    return min(range(len(points)), key=rank)
 
 
 def pick(plan, study_name, sweep_name):
