@@ -179,8 +179,8 @@ def validate(params, source="params.yaml"):
 
 
 def _check_sweeps(params, study_name, source):
-    """A sweep names a declared variant that holds out validation, and a key that variant has or
-    that a variant taking the pick lacks; `picked` names declared sweeps; point names are free."""
+    """`picked` names declared sweeps; a sweep names a declared variant that holds out validation,
+    and its points' names are not taken by declared variants."""
     raw = params["studies"][study_name]
     sweeps = raw.get("sweeps", {})
     for variant_name, variant in raw.get("variants", {}).items():
@@ -340,11 +340,15 @@ def sweep_points(study):
     points = {}
     for sweep_name, sweep in study.get("sweeps", {}).items():
         for value in sweep["values"]:
-            settings = value
-            for part in reversed(sweep["key"].split(".")):
-                settings = {part: settings}
-            points[point_name(sweep_name, value)] = {"extends": sweep["variant"], "sweep": sweep_name, **settings}
+            points[point_name(sweep_name, value)] = {"extends": sweep["variant"], "sweep": sweep_name, **nested(sweep["key"], value)}
     return points
+
+
+def nested(dotted, value):
+    """The settings block that sets the dotted key to value: nested("a.b", 1) is {"a": {"b": 1}}."""
+    for part in reversed(dotted.split(".")):
+        value = {part: value}
+    return value
 
 
 def point_name(sweep_name, value):

@@ -2,7 +2,6 @@
 one key (the points, ordinary train/evaluate jobs); the `pick` job reads their validation errors
 only and writes the value it picks, which variants listing the sweep in `picked` train with."""
 
-import copy
 import json
 from pathlib import Path
 
@@ -65,12 +64,7 @@ def read_pick(study_name, sweep_name):
 
 def with_picks(config, study_name):
     """The config with the picked value of every sweep it lists in `picked` set under the sweep's key."""
-    config = copy.deepcopy(config)
     for sweep_name in config.get("picked", []):
         record = read_pick(study_name, sweep_name)
-        tree = config
-        *parents, leaf = record["key"].split(".")
-        for part in parents:
-            tree = tree.setdefault(part, {})
-        tree[leaf] = record["picked"]
+        config = params_config.deep_merge(config, params_config.nested(record["key"], record["picked"]))
     return config
