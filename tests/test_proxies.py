@@ -7,7 +7,8 @@ from scipy import stats as scipy_stats
 
 keras = pytest.importorskip("keras")
 
-from reprolab import proxies, ranking  # noqa: E402
+from reprolab import proxies  # noqa: E402
+from reprolab.reporting import ranking, verdicts  # noqa: E402
 from reprolab.models import cnn  # noqa: E402
 
 rng = np.random.default_rng(7)
@@ -149,7 +150,7 @@ def test_claims_are_judged_by_the_bootstrap_interval():
     analysis = ranking.analyse(accuracy, {"0": scores})
 
     def verdict(**claim):
-        return ranking.judge({"text": "", "source": "", **claim}, analysis)["verdict"]
+        return verdicts.judge_ranking({"text": "", "source": "", **claim}, analysis)["verdict"]
 
     assert verdict(kind="correlates", proxy="params", at_least=0.5) == "supported"
     assert verdict(kind="correlates", proxy="synflow", at_least=0.5) == "contradicted"

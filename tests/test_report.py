@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
-from reprolab import outcomes, stats, verdicts
+from reprolab import outcomes
 from reprolab import plan as planning
-from reprolab import report
+from reprolab.reporting import index, page, plots, provenance, stats, study, verdicts
 
 T_975_2 = 4.302652729911275  # the 97.5% quantile of Student's t with 2 degrees of freedom
 TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
@@ -106,9 +106,9 @@ def fixture_reports(tmp_path, monkeypatch):
         for seed, error in enumerate(errors):
             write_run(variant, seed, error, FAILED.get((variant, seed)))
     plan = planning.build_plan("params.yaml")
-    report.run_plot(plan, "fixture", "error_vs_epochs")
-    report.run(plan, "fixture")
-    report.run_index(plan)
+    plots.run_plot(plan, "fixture", "error_vs_epochs")
+    study.run(plan, "fixture")
+    index.run_index(plan)
     return tmp_path
 
 
@@ -207,7 +207,7 @@ def test_a_fragile_verdict_is_undecided_and_says_how_many_seeds_would_decide_it(
 
 def test_one_seed_prints_no_spread_and_no_interval():
     single = stats.summary([4.0])
-    assert report._mean_std(single) == "4.00" and report._interval(single) == ""
+    assert page._mean_std(single) == "4.00" and page._interval(single) == ""
 
 
 def test_html_is_one_self_contained_file(fixture_reports):
@@ -264,14 +264,14 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
                     "train": {"status": "ok", "diverged_epoch": None, "parameters": 1, "wall_seconds": 1.0, "config": base}}]
             for name, error in errors.items()}
 
-    lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "decay", "decay_until_2", "decay_from_4")}, "weight_decay")
+    lines, bands = plots.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "decay", "decay_until_2", "decay_from_4")}, "weight_decay")
     assert lines == {"removed after epoch k": [(2, [errors["decay_until_2"]], 0, 1)], "applied from epoch k": [(4, [errors["decay_from_4"]], 0, 1)]}
     assert bands == {"never (`plain`)": [errors["plain"]], "always (`decay`)": [errors["decay"]]}
-    lines, bands = report.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
+    lines, bands = plots.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
     assert lines == {"no restart": [(4, [errors["blur_4"]], 0, 1)], "learning rate restarted": [(4, [errors["blur_4_reset"]], 0, 1)]}
     assert bands == {"no deficit (`plain`)": [errors["plain"]]}
     # blur_4 is 4 points worse than plain, the restart 1 point better than blur_4: a quarter of the gap
-    assert report.gap_closed(lines, bands) == {4: pytest.approx(0.25)}
+    assert plots.gap_closed(lines, bands) == {4: pytest.approx(0.25)}
 
 
 def test_the_paper_table_shows_best_and_mean_accuracy_and_the_runs_that_failed(fixture_reports):
@@ -287,6 +287,6 @@ def test_provenance_says_when_runs_come_from_different_cpus():
         return {"train": {"runtime": {"cpu": {"model": model, "flags": flags},
                                       "kernels": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"}}}}
     same = [made_on("AMD EPYC", ["avx", "avx2"])] * 2
-    assert report.machines(same) == "AMD EPYC (avx avx2; TF_ENABLE_ONEDNN_OPTS=0, ONEDNN_MAX_CPU_ISA=AVX2): 2 runs"
-    mixed = report.machines(same + [made_on("Intel Xeon", ["avx", "avx2", "avx512f", "avx512_vnni"])])
+    assert provenance.machines(same) == "AMD EPYC (avx avx2; TF_ENABLE_ONEDNN_OPTS=0, ONEDNN_MAX_CPU_ISA=AVX2): 2 runs"
+    mixed = provenance.machines(same + [made_on("Intel Xeon", ["avx", "avx2", "avx512f", "avx512_vnni"])])
     assert mixed.startswith("RUNS DIFFER IN CPU OR KERNEL SETTINGS") and "Intel Xeon" in mixed and ": 2 runs" in mixed

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from reprolab import stats
+from reprolab.reporting import stats, verdicts
 
 
 def test_summary_of_one_value_has_no_spread():
@@ -53,11 +53,11 @@ def test_two_proportions_without_runs_is_none():
 
 def test_proportion_verdict_follows_the_exact_test_and_the_direction():
     significant = stats.two_proportions(56, 70, 48, 80)  # a fails more often, p = 0.0125
-    assert stats.proportion_verdict(significant, claimed="higher") == "supported"
-    assert stats.proportion_verdict(significant, claimed="lower") == "contradicted"
+    assert verdicts.proportion_verdict(significant, claimed="higher") == "supported"
+    assert verdicts.proportion_verdict(significant, claimed="lower") == "contradicted"
     # 3/3 vs 0/3 is as lopsided as three runs allow, yet p = 0.1: undecided despite an interval clear of zero.
-    assert stats.proportion_verdict(stats.two_proportions(0, 3, 3, 3)) == "inconclusive"
-    assert stats.proportion_verdict(None) == "inconclusive"
+    assert verdicts.proportion_verdict(stats.two_proportions(0, 3, 3, 3)) == "inconclusive"
+    assert verdicts.proportion_verdict(None) == "inconclusive"
 
 
 def test_holm_adjusts_by_hand():

@@ -164,21 +164,21 @@ def run_stage(arguments, plan):
               + ", ".join(f"{point['value']}: {point['failed']}/{point['runs']} failed, mean "
                           + ("-" if point["validation_error_mean"] is None else f"{point['validation_error_mean']:.2f}%") for point in record["points"]) + ")")
     elif command == "report":
-        from reprolab import report
+        from reprolab.reporting import study
 
         _require(plan, "report", study=arguments.study)
-        report.run(plan, arguments.study)
+        study.run(plan, arguments.study)
         print(f"wrote {planning.path('report', study=arguments.study)}")
     elif command == "plot":
-        from reprolab import report
+        from reprolab.reporting import plots
 
         job = _require(plan, "plot", study=arguments.study, plot=arguments.plot)
-        report.run_plot(plan, arguments.study, arguments.plot)
+        plots.run_plot(plan, arguments.study, arguments.plot)
         print(f"wrote {job.outputs['plot']}")
     elif command == "index":
-        from reprolab import report
+        from reprolab.reporting import index
 
-        report.run_index(plan)
+        index.run_index(plan)
         print(f"wrote {planning.path('index')}")
 
 

@@ -1,6 +1,6 @@
 """The statistics the reports state: mean, standard deviation and a 95% t-interval over seeds,
 paired comparisons over shared seeds, failure-rate comparisons, Holm's adjustment, how many
-seeds would decide a claim, and the rules that turn them into claim verdicts."""
+seeds would decide a claim (verdicts.py turns them into verdicts)."""
 
 import math
 import statistics
@@ -38,21 +38,6 @@ def paired_difference(candidate, baseline):
     return result
 
 
-def interval_verdict(low, high, supported_if_below=None, supported_if_within=None):
-    """The report's rule: a claim is supported when the whole 95% interval lies on its side,
-    contradicted when the whole interval lies on the other side, inconclusive otherwise."""
-    if low is None or high is None:
-        return "inconclusive"
-    if supported_if_below is not None:
-        if high < supported_if_below:
-            return "supported"
-        return "contradicted" if low > supported_if_below else "inconclusive"
-    lowest, highest = supported_if_within
-    if lowest <= low and high <= highest:
-        return "supported"
-    return "contradicted" if high < lowest or low > highest else "inconclusive"
-
-
 def two_proportions(failures_a, runs_a, failures_b, runs_b):
     """Failure rates of two variants, their difference a - b with Newcombe's hybrid score 95% interval
     (method 10, from the two Wilson intervals; sound at 0/n and n/n) and Fisher's exact two-sided p-value
@@ -76,16 +61,6 @@ def _wilson(failures, runs):
     centre = (failures + z**2 / 2) / (runs + z**2)
     half_width = z * math.sqrt(runs * rate * (1 - rate) + z**2 / 4) / (runs + z**2)
     return max(0.0, centre - half_width), min(1.0, centre + half_width)
-
-
-def proportion_verdict(result, claimed="lower"):
-    """Verdict on 'variant a fails at a lower (or higher) rate than b', decided by Fisher's exact test at 0.05;
-    the Newcombe interval only reports the size."""
-    if claimed not in ("lower", "higher"):
-        raise ValueError(f"claimed must be 'lower' or 'higher', not {claimed!r}")
-    if result is None or result["p_value"] >= 0.05:
-        return "inconclusive"
-    return "supported" if (result["difference"] < 0) == (claimed == "lower") else "contradicted"
 
 
 def holm(p_values):

@@ -173,7 +173,7 @@ def signal_propagation(profiles, target):
 def proxies_against_accuracy(accuracy, scores, title, target):
     """One panel per proxy: its score at initialisation against trained accuracy, one point per
     architecture, with the Spearman rho in the panel's title (symlog axes: scores span decades)."""
-    from reprolab.ranking import spearman
+    from reprolab.reporting.ranking import spearman
 
     columns = 3
     rows = -(-len(scores) // columns)

@@ -95,9 +95,9 @@ def analyse(accuracy, scores_by_seed, published=None):
     return {"rows": rows, "bootstrap": bootstrap, "architectures": len(accuracy), "seeds": list(by_seed)}
 
 
-def judge(claim, analysis):
-    """A `correlates` claim is supported when the bootstrap interval of rho lies above `at_least`
-    (contradicted below it); `beats` when the interval of rho(proxy) - rho(over) lies above zero."""
+def measure(claim, analysis):
+    """A `correlates` claim's Spearman rho (with accuracy or a baseline) or a `beats` claim's rho(proxy) -
+    rho(over), with its bootstrap interval and the boundary it is judged against (verdicts.py judges)."""
     rows = {row["proxy"]: row for row in analysis["rows"]}
     row = rows[claim["proxy"]]
     if claim["kind"] == "correlates":
@@ -113,8 +113,7 @@ def judge(claim, analysis):
         low, high = _interval(analysis["bootstrap"][claim["proxy"]] - analysis["bootstrap"][claim["over"]])
         boundary = 0.0
         quantity = f"Spearman ρ with trained accuracy of `{claim['proxy']}` minus `{claim['over']}`"
-    verdict = "inconclusive" if low is None else "supported" if low > boundary else "contradicted" if high < boundary else "inconclusive"
-    return {**claim, "quantity": quantity, "measured": {"mean": value, "low": low, "high": high}, "verdict": verdict}
+    return {"mean": value, "low": low, "high": high}, quantity, boundary
 
 
 def beats_baselines(analysis):

@@ -2,7 +2,8 @@
 number of seeds that would decide it when the runs do not. Errors are compared over the runs that
 trained; failures are compared as rates (outcomes.py says what failed)."""
 
-from reprolab import outcomes, ranking, stats
+from reprolab import outcomes
+from reprolab.reporting import ranking, stats
 
 POWER = 0.8
 VERDICT_RULE = (
@@ -18,6 +19,31 @@ VERDICT_RULE = (
     f"the seeds needed give {POWER:.0%} power to decide it at the measured effect and spread (noncentral t for errors, "
     "exact binomial enumeration of Fisher's test for failure rates)."
 )
+
+
+def interval_verdict(low, high, below=None, above=None, within=None):
+    """The rule for an interval: supported when the whole 95% interval lies on the claimed side (below or
+    above a boundary, or within a range), contradicted when it lies wholly on the other side, inconclusive otherwise."""
+    if low is None or high is None:
+        return "inconclusive"
+    if below is not None:
+        return "supported" if high < below else "contradicted" if low > below else "inconclusive"
+    if above is not None:
+        return "supported" if low > above else "contradicted" if high < above else "inconclusive"
+    lowest, highest = within
+    if lowest <= low and high <= highest:
+        return "supported"
+    return "contradicted" if high < lowest or low > highest else "inconclusive"
+
+
+def proportion_verdict(result, claimed="lower"):
+    """Verdict on 'variant a fails at a lower (or higher) rate than b', decided by Fisher's exact test at 0.05;
+    the Newcombe interval only reports the size."""
+    if claimed not in ("lower", "higher"):
+        raise ValueError(f"claimed must be 'lower' or 'higher', not {claimed!r}")
+    if result is None or result["p_value"] >= 0.05:
+        return "inconclusive"
+    return "supported" if (result["difference"] < 0) == (claimed == "lower") else "contradicted"
 
 
 def trained_errors(variant_runs, epoch=None):
@@ -37,10 +63,10 @@ def failures(variant_runs, epoch=None):
 
 def _interval_verdict(claim, measured, reference=None):
     if claim["kind"] == "improves":
-        return stats.interval_verdict(measured and measured["low"], measured and measured["high"], supported_if_below=0.0)
+        return interval_verdict(measured and measured["low"], measured and measured["high"], below=0.0)
     centre = reference if claim["kind"] == "reproduces" else 0.0
-    return stats.interval_verdict(measured and measured["low"], measured and measured["high"],
-                                  supported_if_within=(centre - claim["tolerance"], centre + claim["tolerance"]))
+    return interval_verdict(measured and measured["low"], measured and measured["high"],
+                            within=(centre - claim["tolerance"], centre + claim["tolerance"]))
 
 
 def seeds_to_decide(claim, measured, verdict, reference=None):
@@ -68,7 +94,7 @@ def _measure(claim, runs, rows):
         measured = stats.two_proportions(failed_a, runs_a, failed_b, runs_b)
         quantity = (f"share of failed runs{when} of `{claim['variant']}` ({failed_a}/{runs_a}) minus `{claim['over']}` "
                     f"({failed_b}/{runs_b}), Fisher's exact test")
-        return measured, quantity, stats.proportion_verdict(measured, "lower"), None
+        return measured, quantity, proportion_verdict(measured, "lower"), None
     if claim["kind"] == "reproduces":
         row = rows[claim["variant"]]
         reference, measured = row["reference_test_error"], row["test"]
@@ -113,9 +139,12 @@ RANKING_UNDECIDED = "the bootstrap interval over architectures straddles the bou
 
 
 def judge_ranking(claim, proxy_analysis):
-    """A claim about proxies by ranking.judge, with the reason when it is undecided."""
-    judged = ranking.judge(claim, proxy_analysis)
-    return {**judged, "reason": RANKING_UNDECIDED if judged["verdict"] == "inconclusive" else "", "seeds_needed": None}
+    """A claim about proxies: supported when the bootstrap interval of its rho (or rho difference) lies above
+    the boundary, contradicted below it."""
+    measured, quantity, boundary = ranking.measure(claim, proxy_analysis)
+    verdict = interval_verdict(measured["low"], measured["high"], above=boundary)
+    return {**claim, "quantity": quantity, "measured": measured, "verdict": verdict,
+            "reason": RANKING_UNDECIDED if verdict == "inconclusive" else "", "seeds_needed": None}
 
 
 def judge_claims(study, rows, runs, proxy_analysis=None):
