@@ -25,6 +25,7 @@ TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
     "broken": [4.0, 90.0, 5.0],  # seed 1 diverged
     "collapsed": [4.5, 90.0, 5.5],  # seed 1 answers one digit for every image
 }
+TEST_EXAMPLES = 200
 FAILED = {("broken", 1): "diverged", ("collapsed", 1): "collapsed"}
 PARAMS = {
     "datasets": {"digits": {"source": "digits"}},
@@ -66,6 +67,17 @@ CARD = {
 }
 
 
+def misses(test_error):
+    return round(test_error * TEST_EXAMPLES / 100)
+
+
+def error_cell(values):
+    """The results table's test error cell: mean ± sd with the mean misses of the TEST_EXAMPLES."""
+    counts = [misses(value) for value in values]
+    count = f"{np.mean(counts):.0f}" if float(np.mean(counts)).is_integer() else f"≈{np.mean(counts):.0f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f} ({count} of {TEST_EXAMPLES})"
+
+
 def write_run(variant, seed, test_error, failure=None):
     wildcards = {"study": "fixture", "variant": variant, "seed": seed}
     diverged = failure == "diverged"
@@ -84,7 +96,7 @@ def write_run(variant, seed, test_error, failure=None):
                    "parameters": 9760, "macs": 63660, "wall_seconds": 10.0 + seed, "config": config,
                    "runtime": {"backend": "tensorflow", "device": "cpu", "machine": "fixture", "versions": {"keras": "3"}}}, handle)
     with open(planning.path("metrics", **wildcards), "w") as handle:
-        json.dump({"status": status, "test_error_percent": test_error, "test_errors": int(test_error / 5), "train_error_percent": test_error / 10,
+        json.dump({"status": status, "test_error_percent": test_error, "test_errors": misses(test_error), "test_examples": TEST_EXAMPLES, "train_error_percent": test_error / 10,
                    "confusion": confusion.tolist(), "dataset_sha256": "f" * 64}, handle)
     with open(planning.path("history", **wildcards), "w") as handle:
         handle.write("epoch,loss,train_error_percent,test_error_percent,learning_rate,seconds\n")
@@ -129,7 +141,8 @@ def test_results_table_holds_the_fixture_numbers_and_their_intervals(fixture_rep
     for variant in ("base", "better", "same"):
         mean, std, low, high = t_interval(TEST_ERRORS[variant])
         row = table_rows(readme, f"`{variant}`")[0]
-        assert row[1:5] == ["0/3", f"{mean:.2f} ± {std:.2f}", f"[{low:.2f}, {high:.2f}]", " ".join(f"{value:.2f}" for value in TEST_ERRORS[variant])]
+        assert row[1:5] == ["0/3", error_cell(TEST_ERRORS[variant]), f"[{low:.2f}, {high:.2f}]",
+                            " ".join(f"{value:.2f} ({misses(value)})" for value in TEST_ERRORS[variant])]
     assert table_rows(readme, "`better` **(best)**"), "the lowest mean test error is marked best"
     base = table_rows(readme, "`base`")[0]
     assert base[7:10] == ["6.00", "0.50", f"{np.mean(TEST_ERRORS['base']) - 6.0:+.2f}"]
@@ -150,8 +163,8 @@ def test_a_failed_run_is_counted_and_stays_out_of_the_statistics(fixture_reports
     row = table_rows(readme, f"`{variant}`")[0]
     trained = [TEST_ERRORS[variant][0], TEST_ERRORS[variant][2]]
     assert row[1] == "1/3"
-    assert row[2] == f"{np.mean(trained):.2f} ± {np.std(trained, ddof=1):.2f}"
-    assert row[4] == f"{trained[0]:.2f} ({failure}) {trained[1]:.2f}"
+    assert row[2] == error_cell(trained)
+    assert row[4] == f"{trained[0]:.2f} ({misses(trained[0])}) ({failure}) {trained[1]:.2f} ({misses(trained[1])})"
     assert row[-1] == f"seed 1 {failure}"
     assert outcomes.FAILURE_RULE in readme, "the page states the rule that decides a failure"
     assert f"{variant}: 1/3 failed" in (fixture_reports / "reports/index.md").read_text()
@@ -260,16 +273,16 @@ def test_a_timing_plot_draws_each_variant_by_its_window_and_the_unswitched_ones_
     params = {"datasets": {"digits": {"source": "digits"}}, "studies": {"timed": {"dataset": "digits", "seeds": [0], "base": base, "variants": variants}}}
     errors = {**{name: 3.0 + index for index, name in enumerate(variants)}, "blur_4_reset": 6.0}  # plain 3, blur_4 7
     trained = (np.eye(10, dtype=int) * 10).tolist()
-    runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error, "test_errors": 1, "confusion": trained},
+    runs = {name: [{"seed": 0, "metrics": {"test_error_percent": error, "train_error_percent": error, "test_errors": 1, "test_examples": 20, "confusion": trained},
                     "train": {"status": "ok", "diverged_epoch": None, "parameters": 1, "wall_seconds": 1.0, "config": base}}]
             for name, error in errors.items()}
 
     lines, bands = plots.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "decay", "decay_until_2", "decay_from_4")}, "weight_decay")
     assert lines == {"removed after epoch k": [(2, [errors["decay_until_2"]], 0, 1)], "applied from epoch k": [(4, [errors["decay_from_4"]], 0, 1)]}
-    assert bands == {"never (`plain`)": [errors["plain"]], "always (`decay`)": [errors["decay"]]}
+    assert bands == {"never (plain)": [errors["plain"]], "always (decay)": [errors["decay"]]}
     lines, bands = plots.timing_series(params, "timed", {}, {name: runs[name] for name in ("plain", "blur_4", "blur_4_reset")}, "blur")
     assert lines == {"no restart": [(4, [errors["blur_4"]], 0, 1)], "learning rate restarted": [(4, [errors["blur_4_reset"]], 0, 1)]}
-    assert bands == {"no deficit (`plain`)": [errors["plain"]]}
+    assert bands == {"no deficit (plain)": [errors["plain"]]}
     # blur_4 is 4 points worse than plain, the restart 1 point better than blur_4: a quarter of the gap
     assert plots.gap_closed(lines, bands) == {4: pytest.approx(0.25)}
 

@@ -256,6 +256,13 @@ def _check_card(params, study_name, root):
     study = study_settings(params, study_name)
     card = read_card(study_name, root)
     _check_plots(params, study_name, card)
+    for index, variant in enumerate(card.get("examples", [])):
+        if variant not in study["variants"]:
+            raise ParamsError(f"{CARD_PATH.format(study=study_name)}: examples.{index}: unknown variant '{variant}'; "
+                              f"variants: {', '.join(study['variants'])}")
+    if card.get("main_claim", 1) > max(1, len(card.get("claims", []))):
+        raise ParamsError(f"{CARD_PATH.format(study=study_name)}: main_claim: {card['main_claim']} but the card has "
+                          f"{len(card.get('claims', []))} claims; name one of 1 to {len(card.get('claims', []))}")
     for index, row in enumerate(card.get("paper_table", {}).get("rows", [])):
         for key in ("without", "with"):
             if row[key] not in study["variants"]:
@@ -304,6 +311,8 @@ def _check_plots(params, study_name, card):
         for variant in plot_variants(study, plot):
             if variant not in study["variants"]:
                 raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
+            if variant == plot.get("reference"):
+                continue  # drawn as a band: it need not have the plotted setting
             resolved = resolve_variant(params, study_name, variant)
             for key in [key for key in ("x", "series") if key in plot]:
                 try:
@@ -315,10 +324,13 @@ def _check_plots(params, study_name, card):
 
 
 def plot_variants(study, plot):
-    """The variants a card's plot draws: a sweep's points, those it names, or all of the study's."""
+    """The variants a card's plot draws: a sweep's points, those it names, or all of the study's; and
+    its reference variant."""
     if plot["kind"] == "sweep":
-        return [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
-    return plot.get("variants") or list(study["variants"])
+        drawn = [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
+    else:
+        drawn = plot.get("variants") or list(study["variants"])
+    return drawn + [plot["reference"]] if plot.get("reference") and plot["reference"] not in drawn else drawn
 
 
 def study_settings(params, study_name):

@@ -70,7 +70,10 @@ def _inline_html(text):
 
 
 def _html_target(target):
-    """Links between reports point at the HTML twin of a Markdown page."""
+    """Links between reports point at the HTML twin of a Markdown page; the project README (outside
+    reports/, so behind a `..`) stays the README."""
+    if target.startswith("..") and target.endswith("README.md"):
+        return target
     return re.sub(r"README\.md$", "report.html", re.sub(r"index\.md$", "index.html", target))
 
 

@@ -1,7 +1,8 @@
-"""The report's PNG figures (matplotlib, no display): learning curves, a bar chart of test error
-with 95% intervals, the best variant's confusion matrix and a grid of its misclassified images;
-and the cards' extra plots: error against a setting, signal propagation at initialisation, zero-cost
-proxies against trained accuracy."""
+"""The report's PNG figures (matplotlib, no display): learning curves in panels of at most
+PANEL_VARIANTS variants, test error per variant over the runs that trained with the failed ones
+marked, confusion matrices and misclassified digits of the variants the claims name; and the cards'
+extra plots: error against a setting, signal propagation at initialisation, zero-cost proxies
+against trained accuracy. Each drawing function returns its (closed) figure, for tests to read."""
 
 import statistics
 import textwrap
@@ -11,146 +12,212 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import matplotlib.transforms  # noqa: E402
 import numpy as np  # noqa: E402
 
+from reprolab import outcomes  # noqa: E402
 from reprolab.atomic import atomic_path  # noqa: E402
 
-
-LEGEND_LIMIT = 15  # more variants than this (a sampled search space) make a legend unreadable
+PANEL_VARIANTS = 8  # lines per panel: each gets its own colour of the default cycle and a legend entry
 MAX_WIDTH = 20  # inches: a bar per variant beyond this gets narrower bars instead of a wider figure
+FEW_POINTS = 3  # a curve with fewer points than this is drawn with markers
+FAILED_COLOR = "#c44e52"
+PLAIN_NUMBERS = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.1, not "0" or "10^-1"
 
 
 def _save(figure, target):
-    figure.tight_layout()
+    """Writes the PNG atomically (legends outside the axes included) and returns the closed figure."""
+    if not figure.subfigs:
+        figure.tight_layout()
     with atomic_path(target) as temporary:
-        figure.savefig(temporary, dpi=110)
+        figure.savefig(temporary, dpi=110, bbox_inches="tight")
     plt.close(figure)
+    return figure
+
+
+def _failed_label(failed, runs):
+    return f"{failed}/{runs} failed"
+
+
+def _log_axis(axis):
+    """A log axis labelled at 1, 2 and 5 of each decade in plain numbers (0.2, not 2e-01)."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(PLAIN_NUMBERS)
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def _curve(variant_runs, column):
+    """Per epoch, the values of `column` over the runs that trained: (epochs, means, lows, highs)."""
+    trained = [run for run in variant_runs if outcomes.trained(run)]
+    epochs = sorted({int(row["epoch"]) for run in trained for row in run["history"]})
+    values = [[float(row[column]) for run in trained for row in run["history"] if int(row["epoch"]) == epoch] for epoch in epochs]
+    values = [[value for value in epoch_values if np.isfinite(value)] or [np.nan] for epoch_values in values]
+    return epochs, [statistics.fmean(v) for v in values], [min(v) for v in values], [max(v) for v in values]
 
 
 def learning_curves(runs, target):
-    """Test error and training loss per epoch: mean over seeds per variant, band from min to max."""
-    figure, (error_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for variant, variant_runs in runs.items():
-        epochs = sorted({int(row["epoch"]) for run in variant_runs for row in run["history"]})
-        color = None
-        for axes, column in ((error_axes, "test_error_percent"), (loss_axes, "loss")):
-            per_epoch = [[float(row[column]) for run in variant_runs for row in run["history"] if int(row["epoch"]) == epoch] for epoch in epochs]
-            finite = [[value for value in values if np.isfinite(value)] or [np.nan] for values in per_epoch]
-            line, = axes.plot(epochs, [statistics.fmean(values) for values in finite], label=variant, color=color)
-            color = line.get_color()
-            axes.fill_between(epochs, [min(values) for values in finite], [max(values) for values in finite], color=color, alpha=0.15)
-    error_axes.set_ylabel("test error % (mean over seeds; band: min to max)")
-    loss_axes.set_ylabel("training loss (mean over the epoch)")
-    for axes in (error_axes, loss_axes):
-        axes.set_xlabel("epoch (pass over the training set)")
-        axes.set_yscale("log")
-        axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        axes.grid(True, which="both", alpha=0.3)
-    error_axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
-    error_axes.tick_params(axis="y", which="minor", labelsize=7)
-    if len(runs) <= LEGEND_LIMIT:
-        error_axes.legend(fontsize=8)
-    _save(figure, target)
+    """Test error and training loss per epoch over the runs that trained (mean, band from min to max
+    over seeds), a row of two panels per PANEL_VARIANTS variants with its own legend; a variant's
+    failed runs are left out and counted in its legend entry."""
+    names = list(runs)
+    groups = [names[start:start + PANEL_VARIANTS] for start in range(0, len(names), PANEL_VARIANTS)] or [[]]
+    figure, grid = plt.subplots(len(groups), 2, figsize=(12.5, 3.7 * len(groups)), squeeze=False)
+    for (error_axes, loss_axes), group in zip(grid, groups):
+        for index, variant in enumerate(group):
+            variant_runs = runs[variant]
+            failed = sum(not outcomes.trained(run) for run in variant_runs)
+            label = variant + (f" ({_failed_label(failed, len(variant_runs))}, not drawn)" if failed else "")
+            color = f"C{index}"
+            if failed == len(variant_runs):
+                loss_axes.plot([], [], color=FAILED_COLOR, marker="x", linestyle="none", label=label)
+                continue
+            for axes, column in ((error_axes, "test_error_percent"), (loss_axes, "loss")):
+                epochs, means, lows, highs = _curve(variant_runs, column)
+                axes.plot(epochs, means, color=color, marker="o" if len(epochs) < FEW_POINTS else None, label=label)
+                if len(variant_runs) - failed > 1:
+                    axes.fill_between(epochs, lows, highs, color=color, alpha=0.12)
+        error_axes.set_ylabel("test error % (trained runs: mean;\nband: min to max over seeds)")
+        loss_axes.set_ylabel("training loss (mean over the epoch)")
+        for axes in (error_axes, loss_axes):
+            axes.set_xlabel("epoch (pass over the training set)")
+            axes.set_yscale("log")
+            _log_axis(axes.yaxis)
+            axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            axes.grid(True, which="both", alpha=0.3)
+        if group:
+            loss_axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    return _save(figure, target)
 
 
 def error_bars(rows, target):
-    """Mean test error per variant with its 95% interval, and the published value where there is one."""
-    figure, axes = plt.subplots(figsize=(min(max(5, 1.1 * len(rows) + 2), MAX_WIDTH), 4))
+    """Mean test error per variant over the runs that trained (dots: each seed), its 95% interval where
+    n >= 2, the published value where there is one. The y range is set by the trained runs; a failed
+    run is counted above its bar, a variant none of whose runs trained gets a cross at the top."""
+    figure, axes = plt.subplots(figsize=(min(max(5, 0.9 * len(rows) + 2), MAX_WIDTH), 4.2))
     positions = np.arange(len(rows))
-    means = [row["test"]["mean"] for row in rows]
-    lower = [row["test"]["mean"] - row["test"]["low"] if row["test"]["low"] is not None else 0 for row in rows]
-    upper = [row["test"]["high"] - row["test"]["mean"] if row["test"]["high"] is not None else 0 for row in rows]
-    axes.bar(positions, means, yerr=[lower, upper], capsize=4, color="#4c72b0", label="measured (95% interval)")
+    trained = [row for row in rows if row["test"]]
+    seen = [value for row in trained for value in row["test_per_seed"].values()]
+    seen += [row["reference_test_error"] for row in rows if row["reference_test_error"] is not None]
+    top = 1.18 * max(seen) if seen else 100.0
+    for position, row in zip(positions, rows):
+        if row["test"]:
+            axes.bar(position, row["test"]["mean"], color="#4c72b0", alpha=0.85, label="mean of the trained runs" if row is trained[0] else None)
+            values = list(row["test_per_seed"].values())
+            axes.scatter([position] * len(values), values, color="black", s=9, zorder=3, label="one seed" if row is trained[0] else None)
+            if row["test"]["low"] is not None:
+                low, high = row["test"]["low"], row["test"]["high"]
+                axes.plot([position, position], [max(low, 0), min(high, top)], color="black", linewidth=1.2, zorder=2)
+                if high > top:
+                    axes.annotate(f"interval to {high:.0f}", (position, top), xytext=(0, -10), textcoords="offset points",
+                                  ha="center", fontsize=6)
+        if row["failed_runs"]:
+            mark = matplotlib.transforms.blended_transform_factory(axes.transData, axes.transAxes)
+            if not row["test"]:
+                axes.scatter([position], [0.93], marker="x", s=60, color=FAILED_COLOR, transform=mark, zorder=4)
+            axes.text(position, 0.97, _failed_label(row["failed_runs"], row["runs"]), transform=mark, ha="center", va="top",
+                      fontsize=7, color=FAILED_COLOR)
     published = [(position, row["reference_test_error"]) for position, row in zip(positions, rows) if row["reference_test_error"] is not None]
     if published:
-        axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=3, label="published")
-    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=20 if len(rows) <= LEGEND_LIMIT else 90,
-                    fontsize=None if len(rows) <= LEGEND_LIMIT else 7)
-    axes.set_ylabel("test error %")
+        axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=4, label="published")
+    crowded = len(rows) > 2 * PANEL_VARIANTS
+    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=90 if crowded else 25, ha="center" if crowded else "right",
+                    fontsize=7 if crowded else None)
+    axes.set_ylim(0, top)
+    axes.set_ylabel("test error % (95% interval where n ≥ 2)")
     axes.grid(True, axis="y", alpha=0.3)
-    axes.legend(fontsize=8)
-    _save(figure, target)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return _save(figure, target)
 
 
-def confusion_matrix(matrix, title, target):
-    """Counts of true (rows) against predicted (columns) classes."""
-    matrix = np.asarray(matrix)
-    figure, axes = plt.subplots(figsize=(5.2, 4.6))
-    image = axes.imshow(matrix, cmap="Blues")
-    for (true, predicted), count in np.ndenumerate(matrix):
-        if count:
-            axes.text(predicted, true, str(count), ha="center", va="center", fontsize=7,
-                      color="white" if count > matrix.max() / 2 else "black")
-    axes.set_xticks(range(matrix.shape[1]))
-    axes.set_yticks(range(matrix.shape[0]))
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    axes.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axes, fraction=0.046)
-    _save(figure, target)
+def confusion_matrices(panels, target):
+    """Per (title, matrix), counts of true (rows) against predicted (columns) classes, side by side."""
+    figure, grid = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    for axes, (title, matrix) in zip(grid[0], panels):
+        matrix = np.asarray(matrix)
+        axes.imshow(matrix, cmap="Blues")
+        for (true, predicted), count in np.ndenumerate(matrix):
+            if count:
+                axes.text(predicted, true, str(count), ha="center", va="center", fontsize=7,
+                          color="white" if count > matrix.max() / 2 else "black")
+        axes.set_xticks(range(matrix.shape[1]))
+        axes.set_yticks(range(matrix.shape[0]))
+        axes.set_xlabel("predicted digit")
+        axes.set_ylabel("true digit")
+        axes.set_title(textwrap.fill(title, 55), fontsize=9)
+    return _save(figure, target)
 
 
-def misclassified_grid(images, labels, predicted, title, target, limit=40):
-    """Up to `limit` misclassified test images, each titled true -> predicted."""
-    wrong = np.flatnonzero(labels != predicted)[:limit]
+def misclassified_grids(panels, target, limit=20):
+    """Per (title, images, labels, predicted), up to `limit` misclassified images titled true -> predicted,
+    each block headed by its title."""
     columns = 10
-    rows = max(1, int(np.ceil(len(wrong) / columns)))
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05 + 0.4), squeeze=False)
-    for axes in axes_grid.flat:
-        axes.axis("off")
-    for axes, index in zip(axes_grid.flat, wrong):
-        axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
-        axes.set_title(f"{labels[index]}→{predicted[index]}", fontsize=8)
-    figure.suptitle(title, fontsize=9)
-    _save(figure, target)
+    blocks = [(title, images, labels, np.flatnonzero(labels != predicted)[:limit], predicted) for title, images, labels, predicted in panels]
+    heights = [max(1, int(np.ceil(len(wrong) / columns))) for _, _, _, wrong, _ in blocks]
+    figure = plt.figure(figsize=(columns * 0.9, sum(heights) * 1.05 + 0.55 * len(blocks)))
+    for subfigure, (title, images, labels, wrong, predicted), rows in zip(figure.subfigures(len(blocks), 1, height_ratios=heights, squeeze=False)[:, 0],
+                                                                          blocks, heights):
+        grid = subfigure.subplots(rows, columns, squeeze=False)
+        for axes in grid.flat:
+            axes.axis("off")
+        for axes, index in zip(grid.flat, wrong):
+            axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
+            axes.set_title(f"{labels[index]}→{predicted[index]}", fontsize=8)
+        subfigure.suptitle(f"{title}: {len(wrong)} of {int(np.sum(labels != predicted))} misses shown (true→predicted)", fontsize=9)
+    return _save(figure, target)
 
 
 def error_against(lines, x_label, series_label, title, target, bands=None, measured="test error %"):
     """Error (`measured`) against a setting: each trained seed as a dot, their mean as a line per series;
     `lines` maps a series value to [(x, per-seed errors of trained runs, failed runs, runs)]; `bands` maps a label
-    to the per-seed errors of a variant without the setting (a dashed mean over the seeds' range).
-    When some run sits near chance (failed to train) beside runs at a few percent, the error scale is
-    logarithmic and chance (90%) is marked; x is logarithmic when its values span decades."""
-    figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    to the per-seed errors of a reference variant (the setting switched off: a dashed mean over the seeds' range).
+    Failed runs are counted at their x; a point none of whose runs trained gets a cross at the top, so the y range
+    is the trained runs'. Error is logarithmic when it spans more than 5x, x when it spans decades."""
+    figure, axes = plt.subplots(figsize=(7.5, 4.4))
+    mark = matplotlib.transforms.blended_transform_factory(axes.transData, axes.transAxes)
     for index, (label, values) in enumerate((bands or {}).items()):
-        if values:
-            color = f"C{len(lines) + index}"  # after the lines' colours
-            axes.axhline(statistics.fmean(values), color=color, linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
+        color = f"C{len(lines) + index}"  # after the lines' colours
+        if not values:  # every run of the reference failed: a legend entry says so
+            axes.plot([], [], color=color, marker="x", linestyle="none", label=f"{label}: not drawn")
+            continue
+        axes.axhline(statistics.fmean(values), color=color, linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
+        if len(values) > 1:
             axes.axhspan(min(values), max(values), color=color, alpha=0.15)
-    for series, points in lines.items():
+    for index, (series, points) in enumerate(lines.items()):
+        color = f"C{index}"
         drawn = [(x, values) for x, values, _, _ in points if values]
-        color = None
-        if drawn:
-            label = series if series_label is None else f"{series_label} = {series}"
-            line, = axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", label=label)
-            color = line.get_color()
-            for x, values in drawn:
-                axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)
+        label = series if series_label is None else f"{series_label} = {series}"
+        axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", color=color, label=label)
+        for x, values in drawn:
+            axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)
         for x, values, failed_runs, total in points:
             if failed_runs:
-                axes.annotate(f"{failed_runs}/{total} failed", (x, statistics.fmean(values) if values else 90.0), fontsize=7,
-                              color=color, textcoords="offset points", xytext=(4, 4))
+                if not values:
+                    axes.scatter([x], [0.88 - 0.05 * index], marker="x", s=50, color=color, transform=mark, zorder=4)
+                axes.text(x, 0.97 - 0.04 * index, _failed_label(failed_runs, total), transform=mark, fontsize=7, color=color, ha="center", va="top")
     every_value = [value for points in lines.values() for _, values, _, _ in points for value in values]
     every_value += [value for values in (bands or {}).values() for value in values]
-    failed = any(failed_runs for points in lines.values() for _, _, failed_runs, _ in points)
-    if failed or (every_value and max(every_value) > 5 * min(every_value)):
-        axes.axhline(90.0, color="grey", linestyle=":", linewidth=1, label="chance (90%)")
+    if every_value and max(every_value) > 5 * min(every_value):
         axes.set_yscale("log")
-        axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
-        axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _log_axis(axes.yaxis)
+    if every_value:
+        low, high = min(every_value), max(every_value)
+        axes.set_ylim(low / 1.3 if axes.get_yscale() == "log" else 0, high * 1.35)  # room above for the failure marks
     xs = sorted({x for points in lines.values() for x, _, _, _ in points})
     if xs and all(isinstance(x, (int, float)) and x > 0 for x in xs) and xs[-1] >= 20 * xs[0]:  # a sweep over decades
         axes.set_xscale("log")
+        _log_axis(axes.xaxis)
+        axes.set_xlim(xs[0] / 1.6, xs[-1] * 1.6)  # room for the marks at either end
+    else:
+        axes.margins(x=0.15)
+    if xs and all(isinstance(x, (int, float)) for x in xs):
         axes.set_xticks(xs)
-        axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axes.xaxis.set_major_formatter(PLAIN_NUMBERS)
     axes.set_xlabel(x_label)
-    axes.set_ylabel(f"{measured} (dots: seeds; line: their mean)")
-    axes.set_title(textwrap.fill(title, 70), fontsize=9)
+    axes.set_ylabel(f"{measured}\n(dots: trained seeds; line: their mean)")
+    axes.set_title(textwrap.fill(title, 80), fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
-    _save(figure, target)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return _save(figure, target)
 
 
 def signal_propagation(profiles, target):
@@ -167,7 +234,7 @@ def signal_propagation(profiles, target):
         axes.set_yscale("log")
         axes.grid(True, which="both", alpha=0.3)
     square_axes.legend(fontsize=7)
-    _save(figure, target)
+    return _save(figure, target)
 
 
 def proxies_against_accuracy(accuracy, scores, title, target):
@@ -190,7 +257,7 @@ def proxies_against_accuracy(accuracy, scores, title, target):
     for panel in list(axes.flat)[len(scores):]:
         panel.axis("off")
     figure.suptitle(title)
-    _save(figure, target)
+    return _save(figure, target)
 
 
 def message(text, target):
@@ -198,4 +265,4 @@ def message(text, target):
     figure, axes = plt.subplots(figsize=(5, 1.2))
     axes.axis("off")
     axes.text(0.5, 0.5, text, ha="center", va="center")
-    _save(figure, target)
+    return _save(figure, target)

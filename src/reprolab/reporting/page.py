@@ -5,8 +5,8 @@ figures and provenance; and the number formats they share with the index."""
 import numpy as np
 
 from reprolab import outcomes, sweeps
-from reprolab.reporting import document, ranking, stats, verdicts
-from reprolab.reporting.summary import all_errors, best_row, run_status
+from reprolab.reporting import document, figures, ranking, stats, verdicts
+from reprolab.reporting.summary import all_errors, best_row, example_variants, run_status
 
 
 def number(value, digits=2):
@@ -24,7 +24,18 @@ def _interval(summary):
 
 
 def _per_seed(values, runs):
-    return " ".join(f"{values[run['seed']]:.2f}" if run["seed"] in values else f"({run_status(run)})" for run in runs)
+    """Each seed's test error with its miss count, or why it is not counted."""
+    return " ".join(f"{values[run['seed']]:.2f} ({run['metrics']['test_errors']})" if run["seed"] in values else f"({run_status(run)})"
+                    for run in runs)
+
+
+def error_with_misses(row):
+    """Mean ± sd test error with the misses it stands for: "6.08 ± 0.19 (≈122 of 2007)"."""
+    if not row["test"]:
+        return ""
+    misses = row["test_misses_mean"]
+    count = f"{misses:.0f}" if row["test"]["n"] == 1 or float(misses).is_integer() else f"≈{misses:.0f}"
+    return f"{_mean_std(row['test'])} ({count} of {row['test_examples']})"
 
 
 def proxy_blocks(analysis):
@@ -169,29 +180,65 @@ def sweep_blocks(study_name, study):
     return blocks
 
 
-def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, source, proxy_analysis=None):
+def reproduce_blocks(commands):
+    """Per variant, the one command that reproduces its row and the stage commands it runs."""
+    return [
+        document.heading(2, "Reproduce a row"),
+        document.paragraph("From the repository root, after the README's install command: the Snakemake target builds the "
+                           "prepared data, trains and evaluates every seed of the variant (nothing that is current reruns); "
+                           "the `reprolab` commands are the jobs it runs, for running one by hand."),
+        document.table(["variant", "Snakemake target", "jobs"],
+                       [[f"`{variant}`", f"`{target}`", "; ".join(f"`{command}`" for command in jobs)] for variant, (target, jobs) in commands.items()]),
+    ]
+
+
+def figure_blocks(study, rows):
+    """The standard figures and the card's plots, each with a caption that says what it shows."""
+    shown = ", ".join(f"`{variant}`" for variant in example_variants(study, rows))
+    why = "the variants the claims name" if study.get("examples") else "the baseline" if "baseline" in study else "the most accurate variant"
+    captions = [
+        ("figures/test_error.png", "Test error per variant: bars are the mean of the runs that trained, dots each seed, the "
+         "line the 95% interval where at least two trained; a variant's failed runs are counted above it (a cross when none "
+         "trained), so the axis is set by the runs that trained."),
+        ("figures/learning_curves.png", f"Test error and training loss per epoch over the runs that trained, at most "
+         f"{figures.PANEL_VARIANTS} variants a row; failed runs are left out and counted in the legend."),
+        ("figures/confusion.png", f"Confusion matrices of {shown} ({why}), summed over the seeds that trained."),
+        ("figures/misclassified.png", f"Misclassified test digits of {shown}, one seed each."),
+    ]
+    blocks = [document.heading(2, "Figures")]
+    for image, caption in captions + [(f"plots/{plot['name']}.png", plot["title"]) for plot in study.get("plots", [])]:
+        blocks += [document.image(image, caption), document.paragraph(caption)]
+    return blocks
+
+
+def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, source, changes, commands, proxy_analysis=None):
     """The study report's blocks, shared by the Markdown and the HTML."""
     best = best_row(rows)
-    blocks = [document.heading(1, study["title"])]
+    blocks = [document.heading(1, study["title"]),
+              document.paragraph("[All studies](../index.md) · [Project README](../../README.md): how to run, the verdict rule "
+                                 "and what a failed run is.")]
     if study.get("question"):
         blocks.append(document.paragraph(study["question"]))
-    if verdicts_judged:
-        blocks += scope_blocks(study, verdicts_judged)
+    if study.get("notes"):
+        blocks.append(document.heading(2, "Read this first"))
+        blocks.append(document.bullets(study["notes"]))
     if study.get("deviations"):
         blocks.append(document.heading(2, "Deviations from the papers' protocol"))
         blocks.append(document.bullets(study["deviations"]))
+    if verdicts_judged:
+        blocks += scope_blocks(study, verdicts_judged)
     blocks.append(document.heading(2, "Results"))
     blocks.append(document.paragraph(
         f"Dataset `{study['dataset']}`, seeds {', '.join(map(str, study['seeds']))}"
         + (f", baseline `{study['baseline']}`. " if "baseline" in study else ". ") +
-        "Errors are in percent over the runs that trained: mean ± standard deviation, the 95% t-interval of the mean (none "
-        "for a single run), then each seed's value; failed runs are counted in `failed` and named in `status`. Validation "
+        "Errors are in percent over the runs that trained: mean ± standard deviation with the misses it stands for (of the "
+        "test digits), the 95% t-interval of the mean (none for a single run), then each seed's value and misses; failed runs are counted in `failed` and named in `status`. Validation "
         "error is on the examples held out of training (blank where a variant trains on all of them). Published values "
         "are blank where the literature gives none. Generated by `reprolab report`; do not edit."))
     blocks.append(document.table(
         ["variant", "failed", "test error %", "95% interval", "per seed", "train error %", "validation error %",
          "published test %", "published train %", "measured − published (test)", "params", "MACs", "epochs", "batch", "s / run", "status"],
-        [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), f"{row['failed_runs']}/{row['runs']}", _mean_std(row["test"]),
+        [[f"`{row['variant']}`" + (" **(best)**" if row is best else ""), f"{row['failed_runs']}/{row['runs']}", error_with_misses(row),
           _interval(row["test"]), _per_seed(row["test_per_seed"], runs[row["variant"]]), _mean_std(row["train"]), _mean_std(row["validation"]),
           number(row["reference_test_error"]), number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
@@ -215,14 +262,10 @@ def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, 
         blocks.append(document.table(["compared with", "train error %", "test error %", "source"],
                                      [[label, number(reference.get("train_error")), number(reference.get("test_error")), reference["source"]]
                                       for label, reference in listed]))
-    blocks.append(document.heading(2, "Figures"))
-    blocks.append(document.image("figures/learning_curves.png", "test error and training loss per epoch"))
-    blocks.append(document.image("figures/test_error.png", "test error per variant over the runs that trained, 95% intervals where n ≥ 2"))
-    best_name = best["variant"] if best else "the best variant"
-    blocks.append(document.image("figures/confusion.png", f"confusion matrix of {best_name}"))
-    blocks.append(document.image("figures/misclassified.png", f"misclassified test images of {best_name}"))
-    for plot in study.get("plots", []):
-        blocks.append(document.image(f"plots/{plot['name']}.png", plot["title"]))
+    blocks += figure_blocks(study, rows)
+    blocks += reproduce_blocks(commands)
     blocks.append(document.heading(2, "Provenance"))
     blocks.append(document.bullets([f"{key}: `{value}`" for key, value in source.items()]))
+    blocks.append(document.heading(2, "Changes since the committed report"))
+    blocks += [document.paragraph(changes["against"])] + ([document.bullets(changes["items"])] if changes["items"] else [])
     return blocks

@@ -3,7 +3,7 @@
 import numpy as np
 
 from reprolab import config as params_config
-from reprolab import sweeps
+from reprolab import outcomes, sweeps
 from reprolab.plan import path
 from reprolab.reporting import figures, ranking
 from reprolab.reporting.summary import collect, proxy_inputs, summarise
@@ -30,19 +30,37 @@ def run_plot(plan, study_name, plot_name):
                                           " of the gap at k = ", " / ".join(map(str, closed))]) if closed else "")
         figures.error_against(lines, x_label, None, title, target, bands)
         return
+    labels = study.get("labels", {})
+    rows = {row["variant"]: row for row in summarise(study, runs)}
+    reference = plot.get("reference")
     if plot["kind"] == "sweep":
         record = sweeps.read_pick(study_name, plot["sweep"])
         points = [(point["value"], point["validation_error_per_seed"], point["failed"], point["runs"]) for point in record["points"]]
         sweep = study["sweeps"][plot["sweep"]]
-        figures.error_against({f"`{sweep['variant']}`": points}, sweep.get("label", sweep["key"]), None,
-                              f"{plot['title']} (picked: {record['picked']})", target, measured="validation error %")
+        bands = None
+        if reference:
+            trained = [run["metrics"]["validation_error_percent"] for run in runs[reference] if outcomes.trained(run)]
+            bands = _reference_band(reference, trained, len(runs[reference]))
+        figures.error_against({sweep["variant"]: points}, sweep.get("label", labels.get(sweep["key"], sweep["key"])), None,
+                              f"{plot['title']} (picked: {record['picked']})", target, bands, measured="validation error %")
         return
     lines = {}
-    for row in summarise(study, runs):
-        config = params_config.resolve_variant(plan.params, study_name, row["variant"])
+    for variant, row in rows.items():
+        if variant == reference:
+            continue
+        config = params_config.resolve_variant(plan.params, study_name, variant)
         lines.setdefault(params_config.setting(config, plot["series"]), []).append(
-            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], len(runs[row["variant"]])))
-    figures.error_against(_by_x(lines), plot["x"], plot["series"], plot["title"], target)
+            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], row["runs"]))
+    bands = None
+    if reference:
+        bands = _reference_band(reference, list(rows[reference]["test_per_seed"].values()), rows[reference]["runs"])
+    figures.error_against(_by_x(lines), labels.get(plot["x"], plot["x"]), labels.get(plot["series"], plot["series"]), plot["title"], target, bands)
+
+
+def _reference_band(reference, trained_values, runs):
+    """The band of a plot's reference variant (the setting switched off), its failed runs in the label."""
+    failed = runs - len(trained_values)
+    return {f"{reference} (reference" + (f", {failed}/{runs} failed)" if failed else ")"): trained_values}
 
 
 def timing_series(params, study_name, study, runs, regularizer):
@@ -61,7 +79,7 @@ def timing_series(params, study_name, study, runs, regularizer):
             else:
                 present = config["optimizer"].get("weight_decay") if regularizer == "weight_decay" else config["augment_shift_pixels"]
                 label = "always" if present else "never"
-            bands[f"{label} (`{row['variant']}`)"] = values
+            bands[f"{label} ({row['variant']})"] = values
             continue
         if regularizer == "blur":
             series, x = ("learning rate restarted" if timing.get("reset_learning_rate") else "no restart"), window["until"]

@@ -9,7 +9,7 @@ import subprocess
 from reprolab import config as params_config
 
 
-def _git(*arguments):
+def git(*arguments):
     try:
         return subprocess.run(["git", *arguments], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -20,10 +20,10 @@ def provenance(params, study_name, runs):
     """What produced these numbers: commit, params hash, dataset, backend, device, versions."""
     resolved = {variant: params_config.resolve_variant(params, study_name, variant) for variant in runs}
     first = next(iter(runs.values()))[0]
-    dirty = _git("status", "--porcelain", "--", ".", ":!reports", ":!dvc.lock", ":!dvc.yaml")
+    dirty = git("status", "--porcelain", "--", ".", ":!reports", ":!dvc.lock", ":!dvc.yaml")
     all_runs = [run for variant_runs in runs.values() for run in variant_runs]
     return {
-        "git commit": _git("rev-parse", "HEAD") or "unknown (not a git checkout)",
+        "git commit": git("rev-parse", "HEAD") or "unknown (not a git checkout)",
         "git tree": "dirty (uncommitted changes)" if dirty else "clean",
         "resolved params sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
         "scale": params.get("scale", "default"),

@@ -11,33 +11,54 @@ from reprolab.plan import path
 from reprolab.reporting import document, figures, ranking, verdicts
 from reprolab.reporting.page import build_document, decision_text, measured_text
 from reprolab.reporting.provenance import provenance
-from reprolab.reporting.summary import best_row, collect, compare_with_baseline, proxy_inputs, summarise
-from reprolab.reporting.tables import write_tables
+from reprolab.reporting.summary import best_row, collect, compare_with_baseline, example_variants, proxy_inputs, summarise
+from reprolab.reporting.changes import since_committed
+from reprolab.reporting.tables import study_metrics, write_tables
 
 
 def draw_figures(study_name, study, runs, rows):
     """The PNGs under reports/<study>/figures/ (a figure that cannot be drawn says why instead)."""
     folder = Path(path("report", study=study_name)).parent / "figures"
     figures.learning_curves(runs, folder / "learning_curves.png")
-    figures.error_bars([row for row in rows if row["test"]], folder / "test_error.png")
-    best = best_row(rows)
-    if not best:
+    figures.error_bars(rows, folder / "test_error.png")
+    shown = [(variant, [run for run in runs[variant] if outcomes.trained(run)]) for variant in example_variants(study, rows)]
+    shown = [(variant, trained) for variant, trained in shown if trained]
+    if not shown:
         for name in ("confusion.png", "misclassified.png"):
-            figures.message("no run of this study finished", folder / name)
+            figures.message("no run of the variants shown trained", folder / name)
         return
-    finished = [run for run in runs[best["variant"]] if outcomes.trained(run)]
-    confusion = np.sum([run["metrics"]["confusion"] for run in finished], axis=0)
-    figures.confusion_matrix(confusion, f"{best['variant']}: test set, summed over {len(finished)} seeds", folder / "confusion.png")
+    figures.confusion_matrices(
+        [(f"{variant}: test set, summed over {len(trained)} {'seed' if len(trained) == 1 else 'seeds'} "
+          f"({sum(run['metrics']['test_errors'] for run in trained)} misses of {sum(run['metrics']['test_examples'] for run in trained)})",
+          np.sum([run["metrics"]["confusion"] for run in trained], axis=0)) for variant, trained in shown], folder / "confusion.png")
     dataset = study["dataset"]
     with np.load(path("prepared", dataset=dataset)) as arrays:
         images = arrays["x_test"]
-    seed = finished[0]["seed"]
     if images.ndim != 4:
         figures.message(f"{dataset} holds no images", folder / "misclassified.png")
         return
-    with np.load(path("predictions", study=study_name, variant=best["variant"], seed=seed)) as predictions:
-        figures.misclassified_grid(images, predictions["labels"], predictions["predicted"],
-                                   f"{best['variant']} seed {seed}: misclassified test images (true→predicted)", folder / "misclassified.png")
+    panels = []
+    for variant, trained in shown:
+        seed = trained[0]["seed"]
+        with np.load(path("predictions", study=study_name, variant=variant, seed=seed)) as predictions:
+            panels.append((f"{variant} seed {seed}", images, predictions["labels"], predictions["predicted"]))
+    figures.misclassified_grids(panels, folder / "misclassified.png")
+
+
+def reproduce_commands(plan, study_name, study):
+    """Per variant: the Snakemake target of its seeds' metrics, and the train jobs the plan holds then its
+    evaluate job (one per seed: `--seed N` stands for each of the study's seeds)."""
+    seeds = study["seeds"]
+    seed = str(seeds[0]) if len(seeds) == 1 else "{" + ",".join(map(str, seeds)) + "}"
+    commands = {}
+    for variant in study["variants"]:
+        mine = [job for job in plan.jobs if job.wildcards.get("study") == study_name and job.wildcards.get("variant") == variant]
+        evaluate = next(job.command for job in mine if job.stage == "evaluate")
+        if len(seeds) > 1:
+            evaluate = evaluate.replace(f"--seed {seeds[0]}", "--seed N")
+        commands[variant] = (f"snakemake --cores all {path('metrics', study=study_name, variant=variant, seed=seed)}",
+                             [job.command for job in mine if job.stage == "train"] + [evaluate])
+    return commands
 
 
 def run(plan, study_name):
@@ -50,9 +71,12 @@ def run(plan, study_name):
         published = {name: reference["spearman"] for name, reference in study.get("references", {}).get("proxies", {}).items()}
         proxy_analysis = ranking.analyse(*proxy_inputs(study_name, runs), published)
     judged = verdicts.judge_claims(study, rows, runs, proxy_analysis)
-    write_tables(study_name, runs, rows, judged)
+    metrics = study_metrics(rows, judged, proxy_analysis)
+    changes = since_committed(study_name, metrics, {f"claim{index + 1}": claim["text"] for index, claim in enumerate(judged)})
+    write_tables(study_name, runs, rows, metrics)
     draw_figures(study_name, study, runs, rows)
-    blocks = build_document(study_name, study, runs, rows, comparisons, judged, provenance(plan.params, study_name, runs), proxy_analysis)
+    blocks = build_document(study_name, study, runs, rows, comparisons, judged, provenance(plan.params, study_name, runs), changes,
+                            reproduce_commands(plan, study_name, study), proxy_analysis)
     folder = Path(path("report", study=study_name)).parent
     write_text(path("report", study=study_name), document.to_markdown(blocks))
     write_text(path("report_html", study=study_name), document.to_html(blocks, study["title"], folder))
@@ -61,6 +85,7 @@ def run(plan, study_name):
     failed = [row for row in rows if row["failed_runs"]]
     write_json(path("verdicts", study=study_name), {
         "title": study["title"],
+        "main_claim": study.get("main_claim", 1),
         "status": "every run trained" if not failed else "; ".join(f"{row['variant']}: {row['failed_runs']}/{row['runs']} failed" for row in failed),
         "baseline": baseline and {"variant": baseline["variant"], "test_error": baseline["test"] and baseline["test"]["mean"],
                                   "published": baseline["reference_test_error"]},

@@ -81,6 +81,8 @@ def summarise(study, runs):
             "train": stats.summary(train.values()) if train else None,
             "validation": stats.summary(validation.values()) if validation else None,
             "test_per_seed": test,
+            "test_misses_mean": float(np.mean([run["metrics"]["test_errors"] for run in finished])) if finished else None,
+            "test_examples": variant_runs[0]["metrics"]["test_examples"],
             "train_per_seed": train,
             "reference_test_error": reference.get("test_error"),
             "reference_train_error": reference.get("train_error"),
@@ -101,6 +103,17 @@ def summarise(study, runs):
 def best_row(rows):
     finished = [row for row in rows if row["test"]]
     return min(finished, key=lambda row: row["test"]["mean"]) if finished else None
+
+
+def example_variants(study, rows):
+    """The variants whose confusion matrix and misclassified digits a page shows: the card's
+    `examples` (those its claims name), else the baseline, else the most accurate variant."""
+    if study.get("examples"):
+        return study["examples"]
+    if "baseline" in study:
+        return [study["baseline"]]
+    best = best_row(rows)
+    return [best["variant"]] if best else []
 
 
 def compare_with_baseline(rows, baseline):

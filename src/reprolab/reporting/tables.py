@@ -22,21 +22,33 @@ def _rounded(value):
     return None if value is None else round(value, 4)
 
 
-def write_tables(study_name, runs, rows, judged):
-    """summary.csv, metrics.json (DVC metrics: per variant, and each claim's measured value and
-    verdict, so `dvc metrics diff` shows a claim moving) and curves.csv (DVC plots: mean test error per epoch)."""
+def study_metrics(rows, judged, proxy_analysis=None):
+    """What metrics.json holds: per variant its failed runs and test error with its 95% interval; per
+    claim its measured value, interval and verdict; per proxy its Spearman rho and interval. So
+    `dvc metrics diff` and `dvc exp show` show a claim moving."""
+    metrics = {row["variant"]: {"failed_runs": row["failed_runs"], "runs": row["runs"],
+                                **({"test_error_percent": _rounded(row["test"]["mean"]), "test_error_std": _rounded(row["test"]["std"]),
+                                    "test_error_low": _rounded(row["test"]["low"]), "test_error_high": _rounded(row["test"]["high"]),
+                                    "train_error_percent": _rounded(row["train"]["mean"])} if row["test"] else {})} for row in rows}
+    for index, claim in enumerate(judged):
+        measured = claim["measured"] or {}
+        metrics[f"claim{index + 1}"] = {"value": _rounded(measured.get("mean", measured.get("difference"))), "low": _rounded(measured.get("low")),
+                                        "high": _rounded(measured.get("high")), "verdict": claim["verdict"]}
+    if proxy_analysis:
+        metrics["proxies"] = {row["proxy"]: {"spearman": _rounded(row["spearman"]), "low": _rounded(row["spearman_interval"][0]),
+                                             "high": _rounded(row["spearman_interval"][1])} for row in proxy_analysis["rows"]}
+    return metrics
+
+
+def write_tables(study_name, runs, rows, metrics):
+    """summary.csv, metrics.json (DVC metrics, from study_metrics) and curves.csv (DVC plots: mean test error per epoch)."""
     write_text(path("summary", study=study_name), _csv_text(
         ["variant", "status", "failed_runs", "runs", "test_error_mean", "test_error_std", "test_error_low", "test_error_high", "train_error_mean",
          "train_error_std", "validation_error_mean", "reference_test_error", "test_minus_reference", "parameters", "macs", "epochs", "wall_seconds_mean"],
         [[row["variant"], row["status"], row["failed_runs"], row["runs"], *((row["test"] or {}).get(key) for key in ("mean", "std", "low", "high")),
           *((row["train"] or {}).get(key) for key in ("mean", "std")), (row["validation"] or {}).get("mean"), row["reference_test_error"],
           row["test_minus_reference"], row["parameters"], row["macs"], row["epochs"], row["wall_seconds_mean"]] for row in rows]))
-    variants = {row["variant"]: {"failed_runs": row["failed_runs"], "runs": row["runs"],
-                                 **({"test_error_percent": _rounded(row["test"]["mean"]), "test_error_std": _rounded(row["test"]["std"]),
-                                     "train_error_percent": _rounded(row["train"]["mean"])} if row["test"] else {})} for row in rows}
-    claims = {f"claim{index + 1}": {"value": _rounded(claim["measured"] and claim["measured"].get("mean", claim["measured"].get("difference"))),
-                                    "verdict": claim["verdict"]} for index, claim in enumerate(judged)}
-    write_json(path("study_metrics", study=study_name), {**variants, **claims})
+    write_json(path("study_metrics", study=study_name), metrics)
     curves = {}
     for variant, variant_runs in runs.items():
         for run in variant_runs:
