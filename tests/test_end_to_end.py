@@ -116,10 +116,27 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     assert run_records(repo, "paper") == untouched
 
 
-def test_experiments_show_the_test_error_of_each_run(tiny_repo):
+def collapse_run(repo, variant, seed):
+    """Rewrites one run's metrics as a run that answers one digit for every image."""
+    metrics_path = repo / "data" / "runs" / "tiny" / variant / f"seed{seed}" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    confusion = numpy.zeros_like(numpy.asarray(metrics["confusion"]))
+    confusion[:, 0] = numpy.asarray(metrics["confusion"]).sum(axis=1)
+    metrics_path.write_text(json.dumps({**metrics, "confusion": confusion.tolist()}))
+
+
+def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experiments_show_each_run(tiny_repo):
     repo = tiny_repo
     run("snakemake --cores 2", repo)
     run("git add -A && git commit -qm baseline", repo)
+    committed = run("git log -1 --format=%h", repo).stdout.strip()
+    collapse_run(repo, "adamw", 1)
+    run("snakemake --cores 2", repo)  # the report reads the changed run
+    changes = (repo / "reports" / "tiny" / "README.md").read_text().split("## Changes since the committed report")[1]
+    assert f"as last committed in `{committed}`" in changes and "`adamw`: failed runs 0/2 → 1/2" in changes
+    diff = json.loads(run("dvc metrics diff --json", repo).stdout)["reports/tiny/metrics.json"]
+    assert diff["adamw.failed_runs"] == {"old": 0, "new": 1, "diff": 1}
+    # the experiment retrains adamw (its learning rate changes), which evaluates the collapsed run again
     run("dvc exp run -S studies.tiny.variants.adamw.optimizer.learning_rate=0.003", repo)
     table = json.loads(run("dvc exp show --json", repo).stdout)
     experiment_metrics = [

@@ -15,7 +15,7 @@ import yaml
 
 from reprolab import outcomes
 from reprolab import plan as planning
-from reprolab.reporting import index, page, plots, provenance, stats, study, verdicts
+from reprolab.reporting import changes, index, page, plots, provenance, stats, study, verdicts
 
 T_975_2 = 4.302652729911275  # the 97.5% quantile of Student's t with 2 degrees of freedom
 TEST_ERRORS = {  # variant -> per-seed test error %, seeds 0, 1, 2
@@ -42,6 +42,7 @@ PARAMS = {
 CARD = {
     "title": "Fixture study",
     "question": "Do the fixture numbers come through?",
+    "notes": ["the fixture's notes come first"],
     "deviations": ["fixture runs are written by hand"],
     "claims": [{"source": "fixture", "published": "a fixture figure", **claim} for claim in [
         {"text": "better beats base", "kind": "improves", "variant": "better", "over": "base"},
@@ -233,6 +234,46 @@ def test_html_is_one_self_contained_file(fixture_reports):
     for name in ("learning_curves", "test_error", "confusion", "misclassified"):
         assert (fixture_reports / f"reports/fixture/figures/{name}.png").read_bytes().startswith(b"\x89PNG")
     assert (fixture_reports / "reports/fixture/plots/error_vs_epochs.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_index_shows_each_studys_main_claim_with_its_numbers_and_links_that_work(fixture_reports):
+    claims = json.loads((fixture_reports / "reports/fixture/verdicts.json").read_text())["claims"]
+    main = claims[0]  # the card names no main_claim: the first
+    index = (fixture_reports / "reports/index.md").read_text()
+    row = table_rows(index, "[fixture](fixture/README.md)")[0]
+    assert row[1:5] == [main["text"], main["published"], main["measured"], f"**{main['verdict']}**"]
+    assert row[5] == "4 supported, 2 contradicted, 5 inconclusive"
+    mean, _, low, high = t_interval(np.subtract(TEST_ERRORS["better"], TEST_ERRORS["base"]))
+    assert main["measured"] == f"{mean:+.2f} [{low:.2f}, {high:.2f}] (n = 3)"
+    html = (fixture_reports / "reports/index.html").read_text()
+    assert '<a href="fixture/report.html">fixture</a>' in html and 'href="../README.md"' in html
+    page_html = (fixture_reports / "reports/fixture/report.html").read_text()
+    assert 'href="../index.html"' in page_html and 'href="../../README.md"' in page_html, "the project README stays the README"
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    assert "[All studies](../index.md)" in readme and "[Project README](../../README.md)" in readme
+
+
+def test_each_row_says_how_to_reproduce_it_and_the_card_words_sit_under_the_question(fixture_reports):
+    readme = (fixture_reports / "reports/fixture/README.md").read_text()
+    reproduce = {row[0]: row for row in table_rows(readme.split("## Reproduce a row")[1], "`")}
+    assert reproduce["`base`"][1] == "`snakemake --cores all data/runs/fixture/base/seed{0,1,2}/metrics.json`"
+    assert "`reprolab train --study fixture --variant base --seed 0 --threads 1`" in reproduce["`base`"][2]
+    assert "`reprolab evaluate --study fixture --variant base --seed N --threads 1`" in reproduce["`base`"][2]
+    question = readme.index(CARD["question"])
+    assert question < readme.index(CARD["notes"][0]) < readme.index(CARD["deviations"][0]) < readme.index("## Results")
+
+
+def test_changes_list_flipped_verdicts_values_outside_their_interval_and_new_failures():
+    before = {"base": {"test_error_percent": 5.0, "test_error_low": 4.0, "test_error_high": 6.0, "failed_runs": 0, "runs": 3},
+              "claim1": {"value": -1.0, "low": -2.0, "high": -0.5, "verdict": "supported"},
+              "claim2": {"value": 0.1, "low": -0.4, "high": 0.6, "verdict": "inconclusive"}}
+    after = {"base": {"test_error_percent": 5.9, "test_error_low": 5.0, "test_error_high": 6.8, "failed_runs": 1, "runs": 3},
+             "claim1": {"value": -0.2, "low": -0.9, "high": 0.5, "verdict": "inconclusive"},
+             "claim2": {"value": 0.3, "low": -0.2, "high": 0.8, "verdict": "inconclusive"}}
+    items = changes.compare(before, after, {"claim1": "a beats b", "claim2": "c matches d"})
+    assert items == ["`base`: failed runs 0/3 → 1/3", "claim1 (a beats b): verdict supported → **inconclusive**",
+                     "claim1 (a beats b): measured value -1.00 → -0.20, outside its earlier interval [-2.00, -0.50]"]
+    assert changes.compare(before, before, {}) == []
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
