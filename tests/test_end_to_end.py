@@ -133,7 +133,7 @@ def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experime
     collapse_run(repo, "adamw", 1)
     run("snakemake --cores 2", repo)  # the report reads the changed run
     changes = (repo / "reports" / "tiny" / "README.md").read_text().split("## Changes since the committed report")[1]
-    assert f"as last committed in `{committed}`" in changes and "`adamw`: failed runs 0/2 → 1/2" in changes
+    assert f"as committed in `{committed}`" in changes and "`adamw`: failed runs 0/2 → 1/2" in changes
     diff = json.loads(run("dvc metrics diff --json", repo).stdout)["reports/tiny/metrics.json"]
     assert diff["adamw.failed_runs"] == {"old": 0, "new": 1, "diff": 1}
     # the experiment retrains adamw (its learning rate changes), which evaluates the collapsed run again

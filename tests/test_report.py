@@ -197,7 +197,7 @@ def test_claims_get_the_verdict_of_the_stated_rule(fixture_reports):
     needed = stats.seeds_needed_proportions(0.0, 1 / 3)
     assert claims["base fails less than collapsed"]["seeds_needed"] == needed
     assert f"about {needed} seeds per variant would decide it" in claims["base fails less than collapsed"]["undecided"]
-    assert claims["base fails less than collapsed"]["measured"].startswith("-0.33 [")
+    assert claims["base fails less than collapsed"]["measured"].startswith("0% vs 33% failed: -33 points [")
     assert claims["better beats base"]["published"] == "a fixture figure"
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
     assert "## Scope of reproducibility" in readme and "fixture runs are written by hand" in readme
@@ -215,7 +215,7 @@ def test_a_fragile_verdict_is_undecided_and_says_how_many_seeds_would_decide_it(
     difference = stats.paired_difference({0: 5.0, 1: 5.1, 2: 5.2}, {0: 5.4, 1: 5.3, 2: 5.5})
     assert difference["high"] < 0, "the interval alone would call it supported"
     needed = stats.seeds_needed_paired(difference["mean"], difference["std"], 0.0, "below")
-    assert needed > 3 and judged["verdict"] == "inconclusive" and judged["reason"].startswith("fragile")
+    assert needed > 3 and judged["verdict"] == "inconclusive" and judged["reason"].startswith("fragile: the measurement says supported")
     assert judged["seeds_needed"] == needed
 
 

@@ -1,6 +1,7 @@
-"""What moved since the committed report: the study's metrics.json against its last committed
-version (git), listing verdicts that flipped, values that left their earlier 95% interval and
-failure counts that changed, with the commit compared against."""
+"""What moved since the committed report: the study's metrics.json against the last committed
+version (git) that differs from it, listing verdicts that flipped, values that left their earlier
+95% interval and failure counts that changed, with the commit compared against. Skipping versions
+equal to the new one keeps a regenerated page the same after its metrics are committed."""
 
 import json
 
@@ -8,17 +9,21 @@ from reprolab.plan import path
 from reprolab.reporting.provenance import git
 
 
-def committed_metrics(study_name):
-    """(short commit, date, metrics) of the last commit that changed the study's metrics.json, or None."""
+HISTORY = 50  # commits of metrics.json searched for an earlier version
+
+
+def committed_metrics(study_name, current):
+    """(short commit, date, metrics) of the newest commit whose metrics.json differs from `current`, or None."""
     target = path("study_metrics", study=study_name)
-    line = git("log", "-1", "--format=%h %cs", "--", target)
-    if not line:
-        return None
-    commit, date = line.split()
-    try:
-        return commit, date, json.loads(git("show", f"{commit}:{target}"))
-    except json.JSONDecodeError:
-        return None
+    for line in git("log", f"-{HISTORY}", "--format=%h %cs", "--", target).splitlines():
+        commit, date = line.split()
+        try:
+            earlier = json.loads(git("show", f"{commit}:{target}"))
+        except json.JSONDecodeError:
+            continue
+        if earlier != current:
+            return commit, date, earlier
+    return None
 
 
 def _left_interval(now, before, value_key, low_key, high_key):
@@ -55,12 +60,13 @@ def compare(previous, current, claim_texts):
 
 def since_committed(study_name, current, claim_texts):
     """The page's closing section as data: what it compares against and the changes found."""
-    committed = committed_metrics(study_name)
+    committed = committed_metrics(study_name, json.loads(json.dumps(current)))  # as read back from the file
     if committed is None:
-        return {"against": "No committed report to compare with (a first report, or not a git checkout).", "items": []}
+        return {"against": "No committed report differs from this one (a first report, or not a git checkout).", "items": []}
     commit, date, previous = committed
     items = compare(previous, current, claim_texts)
-    against = (f"Against `{path('study_metrics', study=study_name)}` as last committed in `{commit}` ({date}); `dvc metrics diff` "
+    against = (f"Against `{path('study_metrics', study=study_name)}` as committed in `{commit}` ({date}), the last committed "
+               f"version that differs from this one; `dvc metrics diff` "
                "lists every number. Listed: verdicts that flipped, values that left their earlier 95% interval (or moved, "
                "where there was none) and failure counts that changed.")
-    return {"against": against + ("" if items else " Nothing moved."), "items": items}
+    return {"against": against + ("" if items else " Nothing moved beyond its interval."), "items": items}

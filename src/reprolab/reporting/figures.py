@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import matplotlib.transforms  # noqa: E402
 import numpy as np  # noqa: E402
@@ -19,9 +20,8 @@ from reprolab import outcomes  # noqa: E402
 from reprolab.atomic import atomic_path  # noqa: E402
 
 PANEL_VARIANTS = 8  # lines per panel: each gets its own colour of the default cycle and a legend entry
-MAX_WIDTH = 20  # inches: a bar per variant beyond this gets narrower bars instead of a wider figure
 FEW_POINTS = 3  # a curve with fewer points than this is drawn with markers
-FAILED_COLOR = "#c44e52"
+FAILED_COLOR = "#444444"  # failure marks: grey, a colour no line uses
 PLAIN_NUMBERS = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.1, not "0" or "10^-1"
 
 
@@ -35,8 +35,9 @@ def _save(figure, target):
     return figure
 
 
-def _failed_label(failed, runs):
-    return f"{failed}/{runs} failed"
+def _failed_label(failed, runs, any_trained=True):
+    """'1/3 failed', or '× 3/3 failed' where none trained."""
+    return ("" if any_trained else "× ") + f"{failed}/{runs} failed"
 
 
 def _log_axis(axis):
@@ -44,6 +45,15 @@ def _log_axis(axis):
     axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(PLAIN_NUMBERS)
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def _log_if_wide(axes):
+    """A log y axis when the values drawn span more than 5x (a failed-looking run beside good ones, a
+    loss falling over decades); otherwise linear, where every tick reads."""
+    low, high = axes.dataLim.y0, axes.dataLim.y1
+    if np.isfinite([low, high]).all() and low > 0 and high > 5 * low:
+        axes.set_yscale("log")
+        _log_axis(axes.yaxis)
 
 
 def _curve(variant_runs, column):
@@ -66,7 +76,8 @@ def learning_curves(runs, target):
         for index, variant in enumerate(group):
             variant_runs = runs[variant]
             failed = sum(not outcomes.trained(run) for run in variant_runs)
-            label = variant + (f" ({_failed_label(failed, len(variant_runs))}, not drawn)" if failed else "")
+            label = variant + (f" ({_failed_label(failed, len(variant_runs))}, {'left out' if failed < len(variant_runs) else 'not drawn'})"
+                               if failed else "")
             color = f"C{index}"
             if failed == len(variant_runs):
                 loss_axes.plot([], [], color=FAILED_COLOR, marker="x", linestyle="none", label=label)
@@ -78,11 +89,14 @@ def learning_curves(runs, target):
                     axes.fill_between(epochs, lows, highs, color=color, alpha=0.12)
         error_axes.set_ylabel("test error % (trained runs: mean;\nband: min to max over seeds)")
         loss_axes.set_ylabel("training loss (mean over the epoch)")
+        last = max((int(row["epoch"]) for variant in group for run in runs[variant] for row in run["history"]), default=1)
         for axes in (error_axes, loss_axes):
             axes.set_xlabel("epoch (pass over the training set)")
-            axes.set_yscale("log")
-            _log_axis(axes.yaxis)
+            _log_if_wide(axes)
             axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            if last < FEW_POINTS:  # whole epochs only, the points off the frame
+                axes.set_xticks(range(1, last + 1))
+                axes.set_xlim(0.5, last + 0.5)
             axes.grid(True, which="both", alpha=0.3)
         if group:
             loss_axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
@@ -90,43 +104,48 @@ def learning_curves(runs, target):
 
 
 def error_bars(rows, target):
-    """Mean test error per variant over the runs that trained (dots: each seed), its 95% interval where
-    n >= 2, the published value where there is one. The y range is set by the trained runs; a failed
-    run is counted above its bar, a variant none of whose runs trained gets a cross at the top."""
-    figure, axes = plt.subplots(figsize=(min(max(5, 0.9 * len(rows) + 2), MAX_WIDTH), 4.2))
-    positions = np.arange(len(rows))
+    """Mean test error per variant over the runs that trained (a horizontal bar, a row per variant so
+    every name reads; dots: each seed), its 95% interval where n >= 2, the published value where there
+    is one. The x range is set by the trained runs; a variant's failed runs are counted at the right
+    edge, with a cross where none trained."""
+    figure, axes = plt.subplots(figsize=(8.5, 1.2 + 0.3 * len(rows)))
+    positions = np.arange(len(rows))[::-1]  # the first variant on top
     trained = [row for row in rows if row["test"]]
     seen = [value for row in trained for value in row["test_per_seed"].values()]
     seen += [row["reference_test_error"] for row in rows if row["reference_test_error"] is not None]
-    top = 1.18 * max(seen) if seen else 100.0
+    right = 1.15 * max(seen) if seen else 100.0
+    edge = matplotlib.transforms.blended_transform_factory(axes.transAxes, axes.transData)
     for position, row in zip(positions, rows):
         if row["test"]:
-            axes.bar(position, row["test"]["mean"], color="#4c72b0", alpha=0.85, label="mean of the trained runs" if row is trained[0] else None)
+            axes.barh(position, row["test"]["mean"], color="#4c72b0", alpha=0.8, height=0.7,
+                      label="mean of the trained runs" if row is trained[0] else None)
             values = list(row["test_per_seed"].values())
-            axes.scatter([position] * len(values), values, color="black", s=9, zorder=3, label="one seed" if row is trained[0] else None)
+            axes.scatter(values, [position] * len(values), color="black", s=9, zorder=3, label="one seed" if row is trained[0] else None)
             if row["test"]["low"] is not None:
-                low, high = row["test"]["low"], row["test"]["high"]
-                axes.plot([position, position], [max(low, 0), min(high, top)], color="black", linewidth=1.2, zorder=2)
-                if high > top:
-                    axes.annotate(f"interval to {high:.0f}", (position, top), xytext=(0, -10), textcoords="offset points",
-                                  ha="center", fontsize=6)
-        if row["failed_runs"]:
-            mark = matplotlib.transforms.blended_transform_factory(axes.transData, axes.transAxes)
-            if not row["test"]:
-                axes.scatter([position], [0.93], marker="x", s=60, color=FAILED_COLOR, transform=mark, zorder=4)
-            axes.text(position, 0.97, _failed_label(row["failed_runs"], row["runs"]), transform=mark, ha="center", va="top",
-                      fontsize=7, color=FAILED_COLOR)
-    published = [(position, row["reference_test_error"]) for position, row in zip(positions, rows) if row["reference_test_error"] is not None]
+                axes.plot([max(row["test"]["low"], 0), min(row["test"]["high"], right)], [position, position], color="black", linewidth=1.2,
+                          zorder=2, label="95% interval (n ≥ 2)" if not any(line.get_label().startswith("95%") for line in axes.get_lines()) else None)
+        if row["failed_runs"]:  # at the right edge, where no bar reaches
+            axes.text(0.99, position, _failed_label(row["failed_runs"], row["runs"], bool(row["test"])), transform=edge, fontsize=7,
+                      color=FAILED_COLOR, ha="right", va="center")
+    published = [(row["reference_test_error"], position) for position, row in zip(positions, rows) if row["reference_test_error"] is not None]
     if published:
         axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=4, label="published")
-    crowded = len(rows) > 2 * PANEL_VARIANTS
-    axes.set_xticks(positions, [row["variant"] for row in rows], rotation=90 if crowded else 25, ha="center" if crowded else "right",
-                    fontsize=7 if crowded else None)
-    axes.set_ylim(0, top)
-    axes.set_ylabel("test error % (95% interval where n ≥ 2)")
-    axes.grid(True, axis="y", alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    axes.set_yticks(positions, [row["variant"] for row in rows], fontsize=8)
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.set_xlim(0, right / 0.8)  # the right fifth holds the failure counts
+    axes.set_xlabel("test error % (runs that trained)")
+    axes.grid(True, axis="x", alpha=0.3)
+    _legend(axes, any(row["failed_runs"] for row in rows))
     return _save(figure, target)
+
+
+def _legend(axes, failures):
+    """The legend outside the axes, explaining the failure counts when there are any."""
+    handles, labels = axes.get_legend_handles_labels()
+    if failures:
+        handles.append(matplotlib.lines.Line2D([], [], linestyle="none"))
+        labels.append("k/n failed: runs left out\n(× none trained)")
+    axes.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def confusion_matrices(panels, target):
@@ -170,8 +189,8 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
     """Error (`measured`) against a setting: each trained seed as a dot, their mean as a line per series;
     `lines` maps a series value to [(x, per-seed errors of trained runs, failed runs, runs)]; `bands` maps a label
     to the per-seed errors of a reference variant (the setting switched off: a dashed mean over the seeds' range).
-    Failed runs are counted at their x; a point none of whose runs trained gets a cross at the top, so the y range
-    is the trained runs'. Error is logarithmic when it spans more than 5x, x when it spans decades."""
+    Failed runs are counted at their x in a strip above the data (× where none trained), so the y range is the
+    trained runs'. Error is logarithmic when it spans more than 5x (_log_if_wide), x when it spans decades."""
     figure, axes = plt.subplots(figsize=(7.5, 4.4))
     mark = matplotlib.transforms.blended_transform_factory(axes.transData, axes.transAxes)
     for index, (label, values) in enumerate((bands or {}).items()):
@@ -182,31 +201,35 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
         axes.axhline(statistics.fmean(values), color=color, linestyle="--", linewidth=1.2, label=f"{label} (band: seeds' range)")
         if len(values) > 1:
             axes.axhspan(min(values), max(values), color=color, alpha=0.15)
+    failures = False
     for index, (series, points) in enumerate(lines.items()):
         color = f"C{index}"
         drawn = [(x, values) for x, values, _, _ in points if values]
         label = series if series_label is None else f"{series_label} = {series}"
-        axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="o", color=color, label=label)
+        axes.plot([x for x, _ in drawn], [statistics.fmean(values) for _, values in drawn], marker="_", markersize=14, markeredgewidth=2,
+                  color=color, label=label)
         for x, values in drawn:
-            axes.scatter([x] * len(values), values, color=color, alpha=0.45, s=14)
+            axes.scatter([x] * len(values), values, color=color, alpha=0.55, s=14)
         for x, values, failed_runs, total in points:
-            if failed_runs:
-                if not values:
-                    axes.scatter([x], [0.88 - 0.05 * index], marker="x", s=50, color=color, transform=mark, zorder=4)
-                axes.text(x, 0.97 - 0.04 * index, _failed_label(failed_runs, total), transform=mark, fontsize=7, color=color, ha="center", va="top")
+            if failed_runs:  # in a strip above the data, a line per series
+                failures = True
+                axes.text(x, 0.97 - 0.05 * index, _failed_label(failed_runs, total, bool(values)), transform=mark,
+                          fontsize=7, color=color, ha="center", va="top")
     every_value = [value for points in lines.values() for _, values, _, _ in points for value in values]
     every_value += [value for values in (bands or {}).values() for value in values]
-    if every_value and max(every_value) > 5 * min(every_value):
-        axes.set_yscale("log")
-        _log_axis(axes.yaxis)
+    _log_if_wide(axes)
     if every_value:
         low, high = min(every_value), max(every_value)
-        axes.set_ylim(low / 1.3 if axes.get_yscale() == "log" else 0, high * 1.35)  # room above for the failure marks
+        if axes.get_yscale() == "log":
+            axes.set_ylim(low / 1.3, high * 2.2)  # the top quarter holds the failure counts
+        else:
+            span = max(high - low, 0.1 * high)
+            axes.set_ylim(max(0.0, low - 0.15 * span), high + 0.45 * span)
     xs = sorted({x for points in lines.values() for x, _, _, _ in points})
     if xs and all(isinstance(x, (int, float)) and x > 0 for x in xs) and xs[-1] >= 20 * xs[0]:  # a sweep over decades
         axes.set_xscale("log")
         _log_axis(axes.xaxis)
-        axes.set_xlim(xs[0] / 1.6, xs[-1] * 1.6)  # room for the marks at either end
+        axes.set_xlim(xs[0] / 2.5, xs[-1] * 2.5)  # room for the failure counts at either end
     else:
         axes.margins(x=0.15)
     if xs and all(isinstance(x, (int, float)) for x in xs):
@@ -216,7 +239,7 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
     axes.set_ylabel(f"{measured}\n(dots: trained seeds; line: their mean)")
     axes.set_title(textwrap.fill(title, 80), fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    _legend(axes, failures)
     return _save(figure, target)
 
 

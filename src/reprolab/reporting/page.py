@@ -68,7 +68,8 @@ def proxy_blocks(analysis):
 
 def paper_table_blocks(table, runs):
     """The card's `paper_table`: per row, best and mean test accuracy over all seeds without and
-    with the change (as the paper averages them; a diverged run counts at chance) and the runs that
+    with the change (as the paper averages them; a diverged run counts at chance, a collapsed one at its own
+    accuracy) and the runs that
     failed, beside the published best / mean."""
 
     def cell(variant):
@@ -87,15 +88,20 @@ def paper_table_blocks(table, runs):
     return [
         document.heading(2, table["title"]),
         document.paragraph("Cells: best / mean test accuracy over all seeds, failed runs included as the paper's means include "
-                           "them (a diverged run counts at chance); failed: runs that diverged or collapsed (rule above)."),
+                           "them (a diverged run counts at chance, 10%; a collapsed one at its own accuracy); failed: runs that diverged or "
+                           "collapsed (rule above)."),
         document.table(["setting", "without", "failed", "with", "failed", "published without", "published with"], rows),
     ]
 
 
 def _comparison_blocks(study, comparisons):
-    """The section comparing each variant with the baseline."""
+    """The section comparing each variant with the baseline (a sentence when no run of it trained)."""
+    heading = document.heading(2, f"Each variant against the baseline `{study['baseline']}`")
+    if not any(item["difference"] for item in comparisons):
+        return [heading, document.paragraph(f"Nothing to compare: no variant has a trained run in a seed where the baseline "
+                                            f"`{study['baseline']}` trained (its runs failed; see the results table).")]
     return [
-        document.heading(2, f"Each variant against the baseline `{study['baseline']}`"),
+        heading,
         document.paragraph(
             "Exploratory: difference in test error (variant − baseline, percentage points) paired over the seeds both trained, "
             f"with its 95% t-interval, the paired t-test's two-sided p-value and that p-value Holm-adjusted over the "
@@ -121,8 +127,8 @@ def measured_text(claim):
     if not measured:
         return "no runs to compare"
     if claim.get("measure") == "failure_rate":
-        return (f"{measured['difference']:+.2f} [{measured['low']:.2f}, {measured['high']:.2f}] "
-                f"({measured['rate_a']:.0%} vs {measured['rate_b']:.0%} failed), p = {measured['p_value']:.3f}")
+        return (f"{measured['rate_a']:.0%} vs {measured['rate_b']:.0%} failed: {100 * measured['difference']:+.0f} points "
+                f"[{100 * measured['low']:+.0f}, {100 * measured['high']:+.0f}], p = {measured['p_value']:.3f}")
     value = number(measured["mean"]) if claim["kind"] in ("reproduces", "correlates") else _signed(measured["mean"])
     interval = _interval(measured)
     return f"{value} {interval}".strip() + (f" (n = {measured['n']})" if measured.get("n") else "")
@@ -160,12 +166,12 @@ def _mean_std(summary):
     return f"{summary['mean']:.2f}" if summary["std"] is None else f"{summary['mean']:.2f} ± {summary['std']:.2f}"
 
 
-def sweep_blocks(study_name, study):
+def sweep_blocks(study_name, study, runs):
     """Each sweep's validation curve: the values tried, their failed runs and validation error, the pick."""
     blocks = []
     for sweep_name, sweep in study.get("sweeps", {}).items():
         record = sweeps.read_pick(study_name, sweep_name)
-        users = [name for name, variant in study["variants"].items() if sweep_name in ((variant or {}).get("picked") or [])]
+        users = [name for name, variant_runs in runs.items() if sweep_name in variant_runs[0]["train"]["config"].get("picked", [])]
         blocks += [
             document.heading(2, f"Sweep `{sweep_name}`: {sweep['key']} picked on validation"),
             document.paragraph(
@@ -184,9 +190,10 @@ def reproduce_blocks(commands):
     """Per variant, the one command that reproduces its row and the stage commands it runs."""
     return [
         document.heading(2, "Reproduce a row"),
-        document.paragraph("From the repository root, after the README's install command: the Snakemake target builds the "
-                           "prepared data, trains and evaluates every seed of the variant (nothing that is current reruns); "
-                           "the `reprolab` commands are the jobs it runs, for running one by hand."),
+        document.paragraph("From the repository root, after the README's install command, at the scale params.yaml sets: the "
+                           "Snakemake target builds what the variant needs (the prepared data, a sweep it takes its value from) "
+                           "and trains and evaluates every seed (nothing that is current reruns); the `reprolab` commands are "
+                           "the variant's own jobs, to run one by hand once its inputs exist (`--seed N`: once per seed)."),
         document.table(["variant", "Snakemake target", "jobs"],
                        [[f"`{variant}`", f"`{target}`", "; ".join(f"`{command}`" for command in jobs)] for variant, (target, jobs) in commands.items()]),
     ]
@@ -243,7 +250,7 @@ def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, 
           number(row["reference_test_error"]), number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
           f"{row['wall_seconds_mean']:.0f}", "trained" if not row["failed_runs"] else row["status"]] for row in rows]))
-    blocks += sweep_blocks(study_name, study)
+    blocks += sweep_blocks(study_name, study, runs)
     if proxy_analysis:
         blocks += proxy_blocks(proxy_analysis)
     if "paper_table" in study:

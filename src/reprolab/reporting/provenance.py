@@ -7,6 +7,7 @@ import json
 import subprocess
 
 from reprolab import config as params_config
+from reprolab import outcomes
 
 
 def git(*arguments):
@@ -33,7 +34,9 @@ def provenance(params, study_name, runs):
         "machine": first["train"]["runtime"]["machine"],
         "CPUs the runs were made on": machines(all_runs),
         "library versions": ", ".join(f"{name} {version}" for name, version in first["train"]["runtime"]["versions"].items()),
-        "runs": f"{len(all_runs)} ({sum(run['train']['status'] == 'ok' for run in all_runs)} ok)",
+        "runs": f"{len(all_runs)} ({sum(outcomes.trained(run) for run in all_runs)} trained, "
+                f"{sum(outcomes.outcome(run) == 'collapsed' for run in all_runs)} collapsed, "
+                f"{sum(outcomes.outcome(run) == 'diverged' for run in all_runs)} diverged)",
         "total training time": f"{sum(run['train']['wall_seconds'] for run in all_runs) / 60:.1f} min",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

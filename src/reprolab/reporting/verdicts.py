@@ -15,8 +15,9 @@ VERDICT_RULE = (
     "exact test (two-sided, p < 0.05; the interval is Newcombe's). A tolerance claim (\"costs little\", \"as bad as\") is "
     "judged only when the effect it qualifies is itself detected. A decided verdict that a rerun with the same number of "
     f"seeds would reach with probability below {POWER:.0%} (at the measured effect and spread; a rerun on another CPU "
-    "differs in round-off like a fresh draw of seeds) is reported **inconclusive (fragile)**. For every inconclusive claim "
-    f"the seeds needed give {POWER:.0%} power to decide it at the measured effect and spread (noncentral t for errors, "
+    "differs in round-off like a fresh draw of seeds) is reported **inconclusive**, its reason naming the verdict it "
+    "would have had ('fragile: the measurement says ...'). For every inconclusive claim the seeds needed "
+    f"give {POWER:.0%} power to decide it at the measured effect and spread (noncentral t for errors, "
     "exact binomial enumeration of Fisher's test for failure rates)."
 )
 
@@ -124,7 +125,8 @@ def judge(claim, runs, rows):
         else "the interval straddles the boundary, or too few runs trained")
     needed = seeds_to_decide(claim, measured, verdict, reference)
     if verdict != "inconclusive" and (needed is None or needed > runs_used(claim, measured)):
-        verdict, reason = "inconclusive", f"fragile: a rerun with as many seeds would reach it with probability below {POWER:.0%}"
+        verdict, reason = "inconclusive", (f"fragile: the measurement says {verdict}, but a rerun with as many seeds would say so "
+                                           f"with probability below {POWER:.0%}")
     if claim.get("effect"):
         effect = judge({**claim["effect"], "kind": "improves", "text": "", "source": ""}, runs, rows)
         if effect["verdict"] != "supported":
