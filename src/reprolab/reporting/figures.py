@@ -40,20 +40,26 @@ def _failed_label(failed, runs, any_trained=True):
     return ("" if any_trained else "× ") + f"{failed}/{runs} failed"
 
 
-def _log_axis(axis):
-    """A log axis labelled at 1, 2 and 5 of each decade in plain numbers (0.2, not 2e-01)."""
-    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+def _log_axis(axis, low, high):
+    """A log axis in plain numbers (0.2, not 2e-01), labelled at 1, 2, 3, 5 and 7 of each decade over
+    up to two decades (so the ends of a curve read), at 1, 2 and 5 beyond."""
+    subs = (1.0, 2.0, 3.0, 5.0, 7.0) if high <= 100 * low else (1.0, 2.0, 5.0)
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs))
     axis.set_major_formatter(PLAIN_NUMBERS)
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
-def _log_if_wide(axes):
-    """A log y axis when the values drawn span more than 5x (a failed-looking run beside good ones, a
-    loss falling over decades); otherwise linear, where every tick reads."""
-    low, high = axes.dataLim.y0, axes.dataLim.y1
-    if np.isfinite([low, high]).all() and low > 0 and high > 5 * low:
-        axes.set_yscale("log")
-        _log_axis(axes.yaxis)
+def _log_if_wide(axes_list):
+    """One y scale for all of `axes_list` (a column of panels): log when the values drawn span more than
+    5x (a loss falling over decades), otherwise linear, where every tick reads."""
+    limits = [(axes.dataLim.y0, axes.dataLim.y1) for axes in axes_list if np.isfinite([axes.dataLim.y0, axes.dataLim.y1]).all()]
+    if not limits:
+        return
+    low, high = min(low for low, _ in limits), max(high for _, high in limits)
+    if low > 0 and high > 5 * low:
+        for axes in axes_list:
+            axes.set_yscale("log")
+            _log_axis(axes.yaxis, low, high)
 
 
 def _curve(variant_runs, column):
@@ -84,15 +90,19 @@ def learning_curves(runs, target):
                 continue
             for axes, column in ((error_axes, "test_error_percent"), (loss_axes, "loss")):
                 epochs, means, lows, highs = _curve(variant_runs, column)
-                axes.plot(epochs, means, color=color, marker="o" if len(epochs) < FEW_POINTS else None, label=label)
+                if len(epochs) < FEW_POINTS:  # markers, side by side so that none hides another
+                    dodge = 0.6 * (index - (len(group) - 1) / 2) / max(len(group), 1)
+                    axes.plot([epoch + dodge for epoch in epochs], means, color=color, marker="o", label=label)
+                    continue
+                axes.plot(epochs, means, color=color, label=label)
                 if len(variant_runs) - failed > 1:
                     axes.fill_between(epochs, lows, highs, color=color, alpha=0.12)
-        error_axes.set_ylabel("test error % (trained runs: mean;\nband: min to max over seeds)")
+        banded = any(sum(outcomes.trained(run) for run in runs[variant]) > 1 for variant in group)
+        error_axes.set_ylabel("test error % (trained runs: mean" + (";\nband: min to max over seeds)" if banded else ")"))
         loss_axes.set_ylabel("training loss (mean over the epoch)")
         last = max((int(row["epoch"]) for variant in group for run in runs[variant] for row in run["history"]), default=1)
         for axes in (error_axes, loss_axes):
             axes.set_xlabel("epoch (pass over the training set)")
-            _log_if_wide(axes)
             axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             if last < FEW_POINTS:  # whole epochs only, the points off the frame
                 axes.set_xticks(range(1, last + 1))
@@ -100,6 +110,8 @@ def learning_curves(runs, target):
             axes.grid(True, which="both", alpha=0.3)
         if group:
             loss_axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    for column in grid.T:  # one scale down each column, so the rows compare
+        _log_if_wide(list(column))
     return _save(figure, target)
 
 
@@ -132,7 +144,7 @@ def error_bars(rows, target):
         axes.scatter(*zip(*published), marker="D", color="#dd8452", zorder=4, label="published")
     axes.set_yticks(positions, [row["variant"] for row in rows], fontsize=8)
     axes.set_ylim(-0.7, len(rows) - 0.3)
-    axes.set_xlim(0, right / 0.8)  # the right fifth holds the failure counts
+    axes.set_xlim(0, right / 0.8 if any(row["failed_runs"] for row in rows) else right)  # the right fifth holds failure counts
     axes.set_xlabel("test error % (runs that trained)")
     axes.grid(True, axis="x", alpha=0.3)
     _legend(axes, any(row["failed_runs"] for row in rows))
@@ -210,14 +222,15 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
                   color=color, label=label)
         for x, values in drawn:
             axes.scatter([x] * len(values), values, color=color, alpha=0.55, s=14)
-        for x, values, failed_runs, total in points:
-            if failed_runs:  # in a strip above the data, a line per series
+        for position, (x, values, failed_runs, total) in enumerate(points):
+            if failed_runs:  # in a strip above the data: a line per series, neighbouring points staggered
                 failures = True
-                axes.text(x, 0.97 - 0.05 * index, _failed_label(failed_runs, total, bool(values)), transform=mark,
+                height = 0.97 - 0.06 * index - 0.03 * (position % 2)
+                axes.text(x, height, _failed_label(failed_runs, total, bool(values)), transform=mark,
                           fontsize=7, color=color, ha="center", va="top")
     every_value = [value for points in lines.values() for _, values, _, _ in points for value in values]
     every_value += [value for values in (bands or {}).values() for value in values]
-    _log_if_wide(axes)
+    _log_if_wide([axes])
     if every_value:
         low, high = min(every_value), max(every_value)
         if axes.get_yscale() == "log":
@@ -228,7 +241,7 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
     xs = sorted({x for points in lines.values() for x, _, _, _ in points})
     if xs and all(isinstance(x, (int, float)) and x > 0 for x in xs) and xs[-1] >= 20 * xs[0]:  # a sweep over decades
         axes.set_xscale("log")
-        _log_axis(axes.xaxis)
+        _log_axis(axes.xaxis, xs[0], xs[-1])
         axes.set_xlim(xs[0] / 2.5, xs[-1] * 2.5)  # room for the failure counts at either end
     else:
         axes.margins(x=0.15)
