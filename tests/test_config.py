@@ -1,6 +1,7 @@
 """params.yaml: validation errors a user can act on, variant resolution and its DVC param keys."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -192,6 +193,19 @@ def test_a_variant_declared_twice_is_refused_with_its_line(tmp_path, params):
     target.write_text(text.replace("\n      paper: {}\n", "\n      paper: {}\n      paper: {}\n", 1))
     with pytest.raises(config.ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML: duplicate key 'paper'"):
         config.read_params(target)
+
+
+@pytest.mark.parametrize("where, value", [(("variants", "adamw", "optimizer", "learning_rate"), float("nan")),
+                                          (("base", "epochs"), float("inf")), (("base", "optimizer", "learning_rate"), float("-inf"))])
+def test_nan_and_infinite_numbers_are_refused_with_their_key_path(tmp_path, params, where, value):
+    block = params["studies"]["tiny"]
+    for key in where[:-1]:
+        block = block[key]
+    block[where[-1]] = value
+    target = write(tmp_path, params)
+    assert (".nan" if value != value else ".inf") in target.read_text(), "written as YAML's own spelling"
+    with pytest.raises(config.ParamsError, match=rf"studies\.tiny\.{re.escape('.'.join(where))}: {value} is not a finite number"):
+        plan.build_plan(target)
 
 
 def test_baseline_must_be_a_variant(tmp_path, params):

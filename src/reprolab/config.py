@@ -7,6 +7,7 @@ import copy
 import difflib
 import functools
 import json
+import math
 import random
 from pathlib import Path
 
@@ -70,6 +71,18 @@ def deep_merge(base, override):
     return merged
 
 
+def _refuse_non_finite(content, path, parts=()):
+    """NaN and infinite numbers (YAML's .nan, .inf) pass a schema's `number` but train nothing sensible: refuse them."""
+    if isinstance(content, dict):
+        for key, value in content.items():
+            _refuse_non_finite(value, path, parts + (key,))
+    elif isinstance(content, list):
+        for index, value in enumerate(content):
+            _refuse_non_finite(value, path, parts + (index,))
+    elif isinstance(content, float) and not math.isfinite(content):
+        raise ParamsError(f"{path}: {_key_path(parts)}: {content} is not a finite number; write a number such as 0.03 (or remove the key)")
+
+
 def load_checked(path, schema_path, missing_hint):
     """Loads a YAML file safely and checks it against a JSON schema; errors name the file, the line
     or key path, and the fix."""
@@ -86,6 +99,7 @@ def load_checked(path, schema_path, missing_hint):
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ParamsError(f"{path}:{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    _refuse_non_finite(content, path)
     validator = jsonschema.Draft202012Validator(json.loads(Path(schema_path).read_text()))
     errors = sorted(validator.iter_errors(content), key=lambda error: list(map(str, error.absolute_path)))
     if errors:
