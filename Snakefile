@@ -1,8 +1,11 @@
 # reprolab: the job graph of params.yaml, run by Snakemake. `snakemake --cores all` reproduces
 # every study; the same graph is written to dvc.yaml for `dvc repro`. No Keras import here:
-# Snakemake parses this file on every call.
+# Snakemake parses this file on every call. `snakemake --lint` is clean (tests/test_environment.py
+# fails on a new lint): the rules' helpers live in reprolab.snakemake_rules, each rule declares the
+# conda environment made from the lock.
 
 from reprolab import plan as planning
+from reprolab.snakemake_rules import from_plan, log_path
 
 if config:
     raise WorkflowError(
@@ -13,6 +16,7 @@ if config:
 PLAN = planning.build_plan("params.yaml")
 planning.sync_dvc_yaml(PLAN)
 PATHS = planning.PATHS
+job_inputs, job_command, job_settings, job_gpus = (from_plan(PLAN, attribute) for attribute in ("inputs", "command", "settings", "gpus"))
 
 
 wildcard_constraints:
@@ -24,7 +28,6 @@ wildcard_constraints:
     sweep="[a-z][a-z0-9_]*",
 
 
-include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"

@@ -68,10 +68,11 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     # Reports exist and hold the measured numbers.
     readme = (repo / "reports" / "tiny" / "README.md").read_text()
     for variant in ("paper", "adamw"):
-        errors = [json.loads((repo / f"data/runs/tiny/{variant}/seed{seed}/metrics.json").read_text())["test_error_percent"] for seed in (0, 1)]
+        metrics = [json.loads((repo / f"data/runs/tiny/{variant}/seed{seed}/metrics.json").read_text()) for seed in (0, 1)]
+        errors = [seed_metrics["test_error_percent"] for seed_metrics in metrics]
         assert f"| `{variant}`" in readme
         assert f"{statistics.fmean(errors):.2f} ± {statistics.stdev(errors):.2f}" in readme
-        assert " ".join(f"{error:.2f}" for error in errors) in readme
+        assert " ".join(f"{seed_metrics['test_error_percent']:.2f} ({seed_metrics['test_errors']})" for seed_metrics in metrics) in readme
     assert "| 5.00 | 0.14 |" in readme, "the published reference sits beside the measurement"
     assert (repo / "reports" / "tiny" / "figures" / "learning_curves.png").stat().st_size > 1000
     assert "tiny/README.md" in (repo / "reports" / "index.md").read_text()

@@ -21,6 +21,13 @@ UP_TO_DATE = "Data and pipelines are up to date."
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# one-node test cluster written by reprolab's tests/test_scaling.py"
 PROGRAMS = ("mungekey", "munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
+# the daemons live in the system's sbin folders, which a user's PATH may leave out
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+def program(name):
+    """The full path of a SLURM or munge program, found without relying on PATH alone."""
+    return shutil.which(name, path=SEARCH_PATH)
 # the plugin's options for a cluster without accounting (squeue, not sacct), polling every second
 SLURM_RUN = ("snakemake --profile workflow/profiles/slurm --slurm-status-command squeue --slurm-no-account "
              "--slurm-init-seconds-before-status-checks 1 --seconds-between-status-checks 1")
@@ -57,7 +64,7 @@ def slurm_cluster(tmp_path):
     (installed here when missing), stopped and its slurm.conf removed afterwards."""
     if os.geteuid() != 0:
         pytest.skip("starting SLURM daemons needs root")
-    if any(shutil.which(program) is None for program in PROGRAMS):
+    if any(program(name) is None for name in PROGRAMS):
         if shutil.which("apt-get") is None:
             pytest.skip("needs Debian's slurm-wlm and munge, installed with apt-get")
         run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge", tmp_path)
@@ -66,17 +73,17 @@ def slurm_cluster(tmp_path):
     folder = tmp_path / "slurm"
     for name in ("state", "spool"):
         (folder / name).mkdir(parents=True)
-    run(["mungekey", "--create", f"--keyfile={folder}/munge.key"], folder)
+    run([program("mungekey"), "--create", f"--keyfile={folder}/munge.key"], folder)
     logs = [folder / "munged.log", folder / "slurmctld.log", folder / "slurmd.log"]
-    daemons = [subprocess.Popen(["munged", "--foreground", "--force", f"--socket={folder}/munge.socket", f"--key-file={folder}/munge.key",
+    daemons = [subprocess.Popen([program("munged"), "--foreground", "--force", f"--socket={folder}/munge.socket", f"--key-file={folder}/munge.key",
                                  f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log", f"--seed-file={folder}/munged.seed"])]
     try:
         assert wait_for((folder / "munge.socket").exists, 60), f"munged did not open its socket within 60 s; logs:\n{tails(logs)}"
         SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
         SLURM_CONF.write_text(slurm_config(folder))
-        daemons.append(subprocess.Popen(["slurmctld", "-D"]))
-        daemons.append(subprocess.Popen(["slurmd", "-D"]))
-        assert wait_for(lambda: subprocess.run(["sinfo", "--noheader", "--format=%T"], check=False, capture_output=True, text=True).stdout.strip()
+        daemons.append(subprocess.Popen([program("slurmctld"), "-D"]))
+        daemons.append(subprocess.Popen([program("slurmd"), "-D"]))
+        assert wait_for(lambda: subprocess.run([program("sinfo"), "--noheader", "--format=%T"], check=False, capture_output=True, text=True).stdout.strip()
                         == "idle", 60), f"the node did not come up idle within 60 s; logs:\n{tails(logs)}"
         yield folder
     finally:

@@ -5,6 +5,8 @@ import os
 import platform
 import sys
 
+from reprolab import environment
+
 # Installed for the report and data stages; Keras imports them at start-up whenever they are
 # installed, for DataFrame inputs, image galleries and scikit-learn wrappers a job never uses.
 UNUSED_BY_JOBS = ("pandas", "matplotlib", "sklearn")
@@ -114,7 +116,8 @@ def processor():
 
 
 def describe():
-    """Backend, device, library versions and, under SLURM, the job id and node, recorded beside every run."""
+    """Backend, device, library versions, the installed packages against the lock and, under SLURM, the
+    job id and node, recorded beside every run."""
     from importlib.metadata import PackageNotFoundError, version
 
     import keras
@@ -133,5 +136,6 @@ def describe():
         "cpu": processor(),
         "kernels": {name: os.environ.get(name, "unset") for name in PORTABLE_KERNELS},
         "versions": versions,
+        "environment": environment.against_lock(),
         **({"slurm_job_id": os.environ["SLURM_JOB_ID"], "host": platform.node()} if "SLURM_JOB_ID" in os.environ else {}),
     }

@@ -12,5 +12,7 @@ rule prepare:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"

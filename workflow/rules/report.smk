@@ -13,6 +13,8 @@ rule pick:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -41,6 +43,8 @@ rule report:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -60,6 +64,8 @@ rule plot:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -77,5 +83,7 @@ rule index:
     log:
         log_path("index", "index"),
     threads: 1
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"

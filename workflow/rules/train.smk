@@ -18,6 +18,8 @@ if not PLAN.params.get("seeds_at_once"):
             mem_mb=3000,
             runtime=240,
             gpu=job_gpus("train"),
+        conda:
+            "../envs/reprolab.yaml"
         shell:
             "{params.command} > {log} 2>&1"
 
@@ -37,12 +39,14 @@ else:
                 command=job_command("train", study=STUDY),
                 settings=job_settings("train", study=STUDY),
             log:
-                log_path("train", STUDY + "-{variant}"),
+                log_path("train", f"{STUDY}-{{variant}}"),
             threads: planning.TRAIN_THREADS
             resources:
                 mem_mb=3000,
                 runtime=240 * len(SEEDS),
                 gpu=job_gpus("train", study=STUDY),
+            conda:
+                "../envs/reprolab.yaml"
             shell:
                 "{params.command} > {log} 2>&1"
 
@@ -64,6 +68,8 @@ rule evaluate:
         mem_mb=3000,
         runtime=30,
         gpu=job_gpus("evaluate"),
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -83,5 +89,7 @@ rule proxies:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/reprolab.yaml"
     shell:
         "{params.command} > {log} 2>&1"

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 from reprolab import config as params_config
-from reprolab import outcomes
+from reprolab import environment, outcomes
 
 
 def git(*arguments):
@@ -33,13 +33,58 @@ def provenance(params, study_name, runs):
         "device": first["train"]["runtime"]["device"],
         "machine": first["train"]["runtime"]["machine"],
         "CPUs the runs were made on": machines(all_runs),
-        "library versions": ", ".join(f"{name} {version}" for name, version in first["train"]["runtime"]["versions"].items()),
+        "library versions": library_versions(all_runs),
+        "software against the lock": software(all_runs),
         "runs": f"{len(all_runs)} ({sum(outcomes.trained(run) for run in all_runs)} trained, "
                 f"{sum(outcomes.outcome(run) == 'collapsed' for run in all_runs)} collapsed, "
                 f"{sum(outcomes.outcome(run) == 'diverged' for run in all_runs)} diverged)",
         "total training time": f"{sum(run['train']['wall_seconds'] for run in all_runs) / 60:.1f} min",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _runs(count):
+    return f"{count} run" + ("" if count == 1 else "s")
+
+
+def _counted(counts):
+    return "; ".join(f"{key}: {_runs(count)}" for key, count in counts.items())
+
+
+def library_versions(all_runs):
+    """The main libraries' versions, each with every version the runs used when they differ between runs."""
+    used = {}
+    for run in all_runs:
+        for name, version in run["train"]["runtime"]["versions"].items():
+            used.setdefault(name, {}).setdefault(version, 0)
+            used[name][version] += 1
+    listed = ", ".join(f"{name} {next(iter(versions))}" if len(versions) == 1 else
+                       f"{name} " + " / ".join(f"{version} ({_runs(count)})" for version, count in versions.items()) for name, versions in used.items())
+    return listed if all(len(versions) == 1 for versions in used.values()) else f"RUNS DIFFER FROM EACH OTHER: {listed}"
+
+
+def software(all_runs, lock=environment.LOCK):
+    """Whether the runs were made with the packages the lock pins (each run records the lock's sha256 and
+    the installed packages that differ from it), listing the differing packages and the runs of each."""
+    records = [run["train"]["runtime"].get("environment") for run in all_runs]
+    recorded = [record for record in records if record]
+    differing = {}
+    for record in recorded:
+        for name, pair in record["differing"].items():
+            key = f"{name} {pair['installed'] or 'not installed'} (lock {pair['locked']})"
+            differing[key] = differing.get(key, 0) + 1
+    parts = []
+    if differing:
+        parts.append(f"RUNS DIFFER FROM THE LOCK {lock}: {_counted(differing)}")
+    elif recorded:
+        parts.append(f"all {len(recorded)} recorded runs have every package {lock} pins, at its version")
+    current = environment.lock_sha256(lock)
+    made_with = {record["sha256"] for record in recorded}
+    if made_with - {current}:
+        parts.append(f"made with another version of {lock} than the current one (sha256 {', '.join(sorted(str(sha)[:12] for sha in made_with))})")
+    if len(recorded) < len(records):
+        parts.append(f"{_runs(len(records) - len(recorded))} made before environments were recorded")
+    return "; ".join(parts)
 
 
 def machines(all_runs):
@@ -52,5 +97,5 @@ def machines(all_runs):
         key = "not recorded" if cpu is None else f"{cpu['model']} ({' '.join(cpu['flags'])}" + (
             f"; {', '.join(f'{name}={value}' for name, value in kernels.items())})" if kernels else "; kernel settings not recorded)")
         counts[key] = counts.get(key, 0) + 1
-    listed = "; ".join(f"{key}: {count} runs" for key, count in counts.items())
+    listed = _counted(counts)
     return listed if len(counts) == 1 else f"RUNS DIFFER IN CPU OR KERNEL SETTINGS: {listed}"
