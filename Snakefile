@@ -16,7 +16,7 @@ if config:
 PLAN = planning.build_plan("params.yaml")
 planning.sync_dvc_yaml(PLAN)
 PATHS = planning.PATHS
-job_inputs, job_command, job_settings, job_gpus = (from_plan(PLAN, attribute) for attribute in ("inputs", "command", "settings", "gpus"))
+job_inputs, job_command, job_settings, job_gpus = (from_plan(PLAN, attribute) for attribute in ("dependencies", "command", "settings", "gpus"))
 
 
 wildcard_constraints:

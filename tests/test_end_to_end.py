@@ -397,3 +397,43 @@ def test_a_sweep_picks_on_validation_and_feeds_the_variant_that_takes_the_pick(t
         assert f"Running stage '{stage}'" in output
     assert "Running stage 'train-tiny-rate_0_0003-0'" not in output and run_records(repo, "rate_0_0003") == points
     assert len(json.loads((repo / "data/runs/tiny/sweeps/rate.json").read_text())["points"]) == 3
+
+
+def stale_in_snakemake(repo):
+    """The jobs `snakemake -n` would run, named as DVC names its stages."""
+    return {"-".join([rule] + [value.split("=")[1] for value in wildcards.split(", ") if value]) for rule, wildcards in planned_jobs(repo)
+            if rule != "all"}
+
+
+def add_mlp_variant(params):
+    """A variant of another model family beside the 1989 net (each variant then names its model in full)."""
+    study = params["studies"]["tiny"]
+    lecun = study["base"]["model"]
+    study["base"]["model"] = {"name": lecun["name"]}
+    study["variants"]["paper"] = {"model": lecun}
+    study["variants"]["adamw"]["model"] = {**lecun, **study["variants"]["adamw"]["model"]}
+    study["variants"]["mlp"] = {"model": {"name": "mlp", "depth": 2, "width": 16, "initialization": "he"}, "loss": "cross_entropy"}
+
+
+def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orchestrators(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, add_mlp_variant)
+    run("snakemake --cores 2", repo)
+    assert stage_status(repo) == set() and stale_in_snakemake(repo) == set()
+    runs = {variant: [f"{stage}-tiny-{variant}-{seed}" for stage in ("train", "evaluate") for seed in (0, 1)] for variant in ("paper", "adamw", "mlp")}
+    reports = {"report-tiny", "index"}
+    # per change: the stages that run the changed file (what `dvc status` lists), and what `snakemake -n`
+    # lists: those and the stages downstream of them, which rerun once their inputs change
+    cases = [("src/reprolab/reporting/page.py", reports, set()),  # a report module: the reports, no training
+             ("src/reprolab/models/mlp.py", set(runs["mlp"]), reports),  # a model: the variants that build it
+             ("src/reprolab/train.py", {name for names in runs.values() for name in names}, reports)]  # the engine: every run
+    for changed, running_it, downstream in cases:
+        with open(repo / changed, "a") as handle:
+            handle.write("# a one-line change\n")
+        assert stage_status(repo) == running_it, changed
+        assert stale_in_snakemake(repo) == running_it | downstream, changed
+        if changed != cases[-1][0]:
+            run("snakemake --cores 2", repo)
+    run("reprolab report --study tiny", repo)  # the runs as they are, after the engine changed under them
+    provenance = (repo / "reports" / "tiny" / "README.md").read_text().split("## Provenance")[1]
+    assert "training code: `RUNS MADE BY OTHER CODE: 6 runs" in provenance

@@ -149,3 +149,23 @@ def test_a_sweep_picks_the_fewest_failures_then_the_lowest_validation_error():
               {"failed": 0, "validation_error_mean": 3.0}, {"failed": 0, "validation_error_mean": None}]
     assert sweeps.choose(points) == 1  # a perfect 0% validation error is a value like any other
     assert sweeps.choose([{"failed": 2, "validation_error_mean": None}, {"failed": 2, "validation_error_mean": None}]) == 0
+
+
+def test_each_stage_depends_on_the_code_it_runs_in_both_orchestrators():
+    current = plan.build_plan(ROOT / "params.yaml")
+    mlp_train = current.job("train", study="tricks_of_the_trade", variant="simple")
+    assert {"src/reprolab/train.py", "src/reprolab/models/mlp.py"} <= set(mlp_train.code)
+    assert "src/reprolab/models/lecun1989.py" not in mlp_train.code, "a model's module reruns only the variants that build it"
+    report = current.job("report", study="lecun1989")
+    assert "src/reprolab/reporting/page.py" in report.code and "src/reprolab/train.py" not in report.code
+    assert "src/reprolab/evaluate.py" in current.job("evaluate", study="lecun1989", variant="paper", seed=0).code
+    stages = plan.dvc_stages(current)["stages"]
+    assert all(set(job.code) <= set(stages[job.name]["deps"]) for job in current.jobs)
+
+
+def test_every_module_outside_the_planning_side_is_tracked_by_some_stage():
+    tracked = {name for names in plan.CODE.values() for name in names} | {f"models/{model}.py" for model in ("cnn", "lecun1989", "mlp", "resnet")}
+    planning_side = {"__init__.py", "cli.py", "config.py", "lock.py", "plan.py", "snakemake_rules.py", "reporting/__init__.py", "models/__init__.py"}
+    modules = {path.relative_to(ROOT / plan.SOURCE).as_posix() for path in (ROOT / plan.SOURCE).rglob("*.py")}
+    assert tracked <= modules, f"CODE names files that do not exist: {sorted(tracked - modules)}"
+    assert modules - tracked == planning_side, "a new module must be listed in plan.CODE (or be planning-side)"

@@ -61,6 +61,25 @@ GIT_TRACKED = set(STAGE_OUTPUTS["report"] + STAGE_OUTPUTS["plot"] + STAGE_OUTPUT
 DVC_YAML = "dvc.yaml"
 DVC_YAML_HEADER = "# Generated from params.yaml by `reprolab sync` (Snakemake runs it too). Do not edit by hand.\n"
 TRAIN_THREADS = 1
+# The source each stage runs, under src/reprolab/: a change to one reruns exactly the stages that run
+# it, in DVC (deps) and Snakemake (inputs). A train, evaluate or proxies job adds its models' own
+# modules. The planning side (config.py, plan.py, cli.py) is left out: what it decides shows in the
+# params, the commands and the graph themselves.
+SOURCE = "src/reprolab/"
+ENGINE = ("atomic.py", "checkpoint.py", "data.py", "environment.py", "optimizers.py", "outcomes.py", "per_example.py", "runtime.py",
+          "seeds_at_once.py", "sweeps.py", "timing.py", "train.py", "models/layers.py", "models/macs.py", "models/normalization.py")
+REPORTING = ("atomic.py", "outcomes.py", "sweeps.py") + tuple(f"reporting/{name}.py" for name in (
+    "changes", "document", "figures", "index", "page", "plots", "provenance", "ranking", "stats", "study", "summary", "tables", "verdicts"))
+CODE = {
+    "prepare": ("atomic.py", "data.py"),
+    "train": ENGINE,
+    "evaluate": ("evaluate.py",) + ENGINE,
+    "proxies": ("proxies.py",) + ENGINE,
+    "pick": ("atomic.py", "outcomes.py", "sweeps.py"),
+    "report": REPORTING,
+    "plot": REPORTING,
+    "index": REPORTING,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +95,12 @@ class Job:
     threads: int = 1
     gpus: int = 0
     settings: str = ""  # digest of the values of `params`: Snakemake reruns the job when it changes
+    code: tuple = ()  # the source files it runs (CODE)
+
+    @property
+    def dependencies(self):
+        """What the job depends on in both orchestrators: its input files and its code."""
+        return [*self.inputs, *self.code]
 
     @property
     def name(self):
@@ -114,6 +139,27 @@ def path(kind, **wildcards):
 def seed_group_outputs(study, seeds):
     """The paths one seeds_at_once train job writes: every seed's train outputs, `{variant}` left open."""
     return [PATHS[kind].format(study=study, variant="{variant}", seed=seed) for seed in seeds for kind in STAGE_OUTPUTS["train"]]
+
+
+def code_files(stage, models=()):
+    """The source files a job of `stage` runs, with the modules of the models it builds."""
+    return tuple(SOURCE + name for name in sorted(set(CODE[stage]) | {f"models/{model}.py" for model in models}))
+
+
+def code_digest(files, root="."):
+    """sha256 over the files' names and contents: which code made a run."""
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode() + b"\0" + (Path(root) / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _models(params, study_name, job):
+    """The model names a job builds: its variant's, or every variant's for the study's proxies."""
+    if job.stage not in ("train", "evaluate", "proxies"):
+        return ()
+    variants = [job.wildcards["variant"]] if "variant" in job.wildcards else config.study_settings(params, study_name)["variants"]
+    return {config.resolve_variant(params, study_name, variant)["model"]["name"] for variant in variants}
 
 
 def _outputs(stage, wildcards):
@@ -215,7 +261,9 @@ def build_plan(params_path="params.yaml"):
                         _outputs("report", wildcards), report_keys))
     summaries = [path("verdicts", study=name) for name in params["studies"]]
     jobs.append(Job("index", {}, _command("index", params_path), summaries, _outputs("index", {}), []))
-    return Plan(str(params_path), params, [dataclasses.replace(job, settings=_digest(params, job.params)) for job in jobs])
+    return Plan(str(params_path), params, [dataclasses.replace(job, settings=_digest(params, job.params),
+                                                               code=code_files(job.stage, _models(params, job.wildcards.get("study"), job)))
+                                           for job in jobs])
 
 
 def _digest(params, keys):
@@ -229,8 +277,8 @@ def dvc_stages(plan):
     stages = {}
     for job in plan.jobs:
         stage = {"cmd": job.command}
-        if job.inputs:
-            stage["deps"] = list(job.inputs)
+        if job.dependencies:
+            stage["deps"] = job.dependencies
         if job.params:
             stage["params"] = list(job.params) if plan.params_path == "params.yaml" else [{plan.params_path: list(job.params)}]
         outs, metrics = [], []

@@ -21,6 +21,7 @@ from reprolab.models.macs import count_macs
 from reprolab.models.normalization import initialize_weight_norm
 from reprolab.optimizers import AdaptiveClippingSGD, CoupledDecaySGD, NoisySGD
 from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
+from reprolab import plan as planning
 from reprolab.plan import path
 from reprolab.timing import RegularizationTiming
 
@@ -254,10 +255,11 @@ def run(plan, study, variant, seeds):
         for job in jobs:
             runtime.reseed(job["seed"])
             records.append(train(config, data, job["seed"], job["outputs"], job["backup_directory"], job["label"], job["identity"]))
+    code = planning.code_digest(planning.code_files("train", [config["model"]["name"]]))
     for job, record in zip(jobs, records):
         grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in_turn"}} if len(seeds) > 1 else {}
         write_json(job["outputs"]["train_info"], {
             "study": study, "variant": variant, "seed": job["seed"], "config": config,
-            "dataset_sha256": meta["sha256"], **record, **grouped, "runtime": runtime.describe(),
+            "dataset_sha256": meta["sha256"], **record, **grouped, "runtime": runtime.describe(), "code_sha256": code,
         })
     return records

@@ -8,6 +8,7 @@ import subprocess
 
 from reprolab import config as params_config
 from reprolab import environment, outcomes
+from reprolab import plan as planning
 
 
 def git(*arguments):
@@ -35,6 +36,7 @@ def provenance(params, study_name, runs):
         "CPUs the runs were made on": machines(all_runs),
         "library versions": library_versions(all_runs),
         "software against the lock": software(all_runs),
+        "training code": training_code(all_runs),
         "runs": f"{len(all_runs)} ({sum(outcomes.trained(run) for run in all_runs)} trained, "
                 f"{sum(outcomes.outcome(run) == 'collapsed' for run in all_runs)} collapsed, "
                 f"{sum(outcomes.outcome(run) == 'diverged' for run in all_runs)} diverged)",
@@ -84,6 +86,24 @@ def software(all_runs, lock=environment.LOCK):
         parts.append(f"made with another version of {lock} than the current one (sha256 {', '.join(sorted(str(sha)[:12] for sha in made_with))})")
     if len(recorded) < len(records):
         parts.append(f"{_runs(len(records) - len(recorded))} made before environments were recorded")
+    return "; ".join(parts)
+
+
+def training_code(all_runs):
+    """Whether every run was trained by this checkout's training code (the engine and its model's module,
+    plan.code_files), as each run's train.json records its sha256."""
+    current, other, unrecorded = 0, 0, 0
+    for run in all_runs:
+        recorded = run["train"].get("code_sha256")
+        if recorded is None:
+            unrecorded += 1
+        elif recorded == planning.code_digest(planning.code_files("train", [run["train"]["config"]["model"]["name"]])):
+            current += 1
+        else:
+            other += 1
+    parts = ([f"{_runs(current)} trained by this checkout's code"] if current else []) + (
+        [f"RUNS MADE BY OTHER CODE: {_runs(other)} (rerun them: `dvc repro` or `snakemake`)"] if other else []) + (
+        [f"{_runs(unrecorded)} made before the code was recorded"] if unrecorded else [])
     return "; ".join(parts)
 
 
