@@ -1,5 +1,7 @@
 rule prepare:
     """Fetch (mirror first), verify sha256 and prepare one dataset."""
+    input:
+        job_inputs("prepare"),
     output:
         PATHS["prepared"],
         PATHS["prepared_meta"],
