@@ -93,11 +93,15 @@ def training_code(all_runs):
     """Whether every run was trained by this checkout's training code (the engine and its model's module,
     plan.code_files), as each run's train.json records its sha256."""
     current, other, unrecorded = 0, 0, 0
+    digests = {}  # per model, read once: only runs that recorded their code are compared
     for run in all_runs:
-        recorded = run["train"].get("code_sha256")
+        recorded, model = run["train"].get("code_sha256"), run["train"]["config"]["model"]["name"]
         if recorded is None:
             unrecorded += 1
-        elif recorded == planning.code_digest(planning.code_files("train", [run["train"]["config"]["model"]["name"]])):
+            continue
+        if model not in digests:
+            digests[model] = planning.code_digest(planning.code_files("train", [model]))
+        if recorded == digests[model]:
             current += 1
         else:
             other += 1
