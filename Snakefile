@@ -1,10 +1,14 @@
 # reprolab: the job graph of params.yaml, run by Snakemake. `snakemake --cores all` reproduces
-# every study; the same graph is written to dvc.yaml for `dvc repro`. No Keras import here:
-# Snakemake parses this file on every call. `snakemake --lint` is clean (tests/test_environment.py
-# fails on a new lint): the rules' helpers live in reprolab.snakemake_rules, each rule declares the
-# conda environment made from the lock.
+# every study; the same graph is written to dvc.yaml for `dvc repro`. Each call writes the job files
+# that changed (data/jobs/): a job reads its file, not params.yaml, and reruns when it changes. No
+# Keras import here: Snakemake parses this file on every call. `snakemake --lint` is clean
+# (tests/test_environment.py fails on a new lint): the rules' helpers live in
+# reprolab.snakemake_rules, each rule declares the conda environment made from the lock.
 
-from reprolab import plan as planning
+from reprolab.planning.dvc_yaml import sync_dvc_yaml
+from reprolab.planning.graph import TRAIN_THREADS, build_plan
+from reprolab.planning.jobs import write_job_files
+from reprolab.planning.paths import PATHS
 from reprolab.snakemake_rules import from_plan, log_path
 
 if config:
@@ -13,17 +17,16 @@ if config:
         "source of truth for Snakemake and DVC (e.g. `scale: full` for the papers' epochs and seeds)"
     )
 
-PLAN = planning.build_plan("params.yaml")
-planning.sync_dvc_yaml(PLAN)
-PATHS = planning.PATHS
-job_inputs, job_command, job_settings, job_gpus = (from_plan(PLAN, attribute) for attribute in ("dependencies", "command", "settings", "gpus"))
+PLAN = build_plan("params.yaml")
+sync_dvc_yaml(PLAN)
+write_job_files(PLAN)
+job_inputs, job_command, job_gpus = (from_plan(PLAN, attribute) for attribute in ("dependencies", "command", "gpus"))
 
 
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     study="[a-z][a-z0-9_]*",
     variant="[a-z][a-z0-9_]*",
-    seed=r"\d+",
     plot="[a-z][a-z0-9_]*",
     sweep="[a-z][a-z0-9_]*",
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reprolab import runtime
+from reprolab.training import runtime
 
 SEEDS = (0, 1, 2)  # the default studies' seed count
 
@@ -31,7 +31,7 @@ def training_data(synthetic_examples):
     import numpy as np
 
     from reprolab import data
-    from reprolab.plan import path
+    from reprolab.planning.paths import path
 
     if synthetic_examples:
         rng = np.random.default_rng(0)

@@ -8,7 +8,7 @@ keras = pytest.importorskip("keras")
 
 from reprolab.models import resnet  # noqa: E402
 from reprolab.models.normalization import ACTIVATION_GAINS, ScaledWSConv2D, WeightNormConv2D, initialize_weight_norm  # noqa: E402
-from reprolab.optimizers import AdaptiveClippingSGD, adaptive_clip  # noqa: E402
+from reprolab.training.optimizers import AdaptiveClippingSGD, adaptive_clip  # noqa: E402
 
 
 def numpy(tensor):

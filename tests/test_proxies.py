@@ -7,7 +7,7 @@ from scipy import stats as scipy_stats
 
 keras = pytest.importorskip("keras")
 
-from reprolab import proxies  # noqa: E402
+from reprolab.training import proxies  # noqa: E402
 from reprolab.reporting import ranking, verdicts  # noqa: E402
 from reprolab.models import cnn  # noqa: E402
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from reprolab import outcomes
-from reprolab import plan as planning
+from reprolab.planning.graph import build_plan
 from reprolab.reporting import changes, index, page, plots, provenance, stats, study, verdicts
 
 T_975_2 = 4.302652729911275  # the 97.5% quantile of Student's t with 2 degrees of freedom

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 from reprolab import train  # noqa: E402
 from reprolab.models.layers import Blur, RandomShift  # noqa: E402
-from reprolab.timing import in_window, layers_of  # noqa: E402
+from reprolab.training.timing import in_window, layers_of  # noqa: E402
 
 
 def test_windows_are_half_open_epoch_ranges():

@@ -13,7 +13,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from reprolab import train  # noqa: E402
-from reprolab.per_example import PerExampleModel, as_one_batch  # noqa: E402
+from reprolab.training.per_example import PerExampleModel, as_one_batch  # noqa: E402
 
 
 def config(**overrides):
@@ -110,7 +110,7 @@ def test_a_run_records_its_cpu_and_runs_with_portable_kernels():
     the user set the variables) and train.json records the CPU model, its flags and the settings."""
     code = ("import json, os; from reprolab import runtime; runtime.configure(1, 0); "
             "print(json.dumps([runtime.describe(), os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['ONEDNN_MAX_CPU_ISA']]))")
-    from reprolab import runtime
+    from reprolab.training import runtime
 
     environment = {key: value for key, value in os.environ.items() if key not in runtime.PORTABLE_KERNELS}
     described, onednn, isa = json.loads(subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,

@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from reprolab import train  # noqa: E402
 from reprolab.models import mlp  # noqa: E402
-from reprolab.optimizers import NoisySGD  # noqa: E402
+from reprolab.training.optimizers import NoisySGD  # noqa: E402
 
 SIZE = 200_000
 

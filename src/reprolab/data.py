@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from reprolab.atomic import atomic_path, write_json
-from reprolab.config import TEST_EXAMPLES, TRAIN_EXAMPLES
+from reprolab.planning.checks import TEST_EXAMPLES, TRAIN_EXAMPLES
 
 MIRROR_VARIABLE = "REPROLAB_DATA_MIRROR"
 USPS_URLS = [

@@ -5,6 +5,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from reprolab.planning.dvc_yaml import CONFIGURE
+
 
 def stale_finished_stages(plan):
     """The DVC stages that `dvc status` reports as changed and whose inputs and outputs all exist.
@@ -12,8 +14,9 @@ def stale_finished_stages(plan):
     without the runs they were made from, and DVC cannot record a stage with a missing dependency."""
     status = subprocess.run(["dvc", "status", "--json"], check=True, capture_output=True, text=True).stdout
     changed = set(json.loads(status or "{}"))
-    return [job.name for job in plan.jobs
-            if job.name in changed and all(Path(file).exists() for file in [*job.inputs, *job.outputs.values()])]
+    stages = [(CONFIGURE, plan.configure_inputs(), [job.job_file for job in plan.jobs])]
+    stages += [(job.name, job.dependencies, list(job.outputs.values())) for job in plan.jobs]
+    return [name for name, inputs, outputs in stages if name in changed and all(Path(file).exists() for file in [*inputs, *outputs])]
 
 
 def commit_finished(plan):

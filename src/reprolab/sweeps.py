@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reprolab import config as params_config
+from reprolab.planning.loading import deep_merge
+from reprolab.planning.variants import nested
 from reprolab import outcomes
 from reprolab.atomic import write_json
-from reprolab.plan import path
+from reprolab.planning.paths import path
 
 PICK_RULE = ("the value with the fewest failed runs on the validation split (diverged, or collapsed by the failure rule "
              "applied to validation predictions), then the lowest mean validation error of the runs that trained; "
@@ -39,13 +40,12 @@ def choose(points):
     return min(range(len(points)), key=rank)
 
 
-def pick(plan, study_name, sweep_name):
+def pick(job):
     """The `pick` stage: scores each point of the sweep on validation and writes the pick."""
-    sweep = plan.params["studies"][study_name]["sweeps"][sweep_name]
-    seeds = params_config.study_settings(plan.params, study_name)["seeds"]
+    study_name, sweep_name = job["wildcards"]["study"], job["wildcards"]["sweep"]
+    sweep, seeds = job["settings"]["sweep"], job["settings"]["seeds"]
     points = []
-    for value in sweep["values"]:
-        variant = params_config.point_name(sweep_name, value)
+    for value, variant in job["settings"]["points"]:
         runs = []
         for seed in seeds:
             wildcards = {"study": study_name, "variant": variant, "seed": seed}
@@ -66,5 +66,5 @@ def with_picks(config, study_name):
     """The config with the picked value of every sweep it lists in `picked` set under the sweep's key."""
     for sweep_name in config.get("picked", []):
         record = read_pick(study_name, sweep_name)
-        config = params_config.deep_merge(config, params_config.nested(record["key"], record["picked"]))
+        config = deep_merge(config, nested(record["key"], record["picked"]))
     return config

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from reprolab import runtime
+from reprolab.training import runtime
 
 runtime.configure(threads=1, seed=0)
 

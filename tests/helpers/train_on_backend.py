@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from reprolab import runtime
+from reprolab.training import runtime
 
 runtime.configure(threads=1, seed=0)
 
 import numpy as np  # noqa: E402
 
 from reprolab import train  # noqa: E402
-from reprolab.per_example import LOSS_KEY  # noqa: E402
+from reprolab.training.per_example import LOSS_KEY  # noqa: E402
 
 config_path, data_path, initial_path, result_path = map(Path, sys.argv[1:])
 config = json.loads(config_path.read_text())

@@ -7,7 +7,6 @@ rule prepare:
         PATHS["prepared_meta"],
     params:
         command=job_command("prepare"),
-        settings=job_settings("prepare"),
     log:
         log_path("prepare", "{dataset}"),
     threads: 1

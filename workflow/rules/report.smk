@@ -6,7 +6,6 @@ rule pick:
         PATHS["pick"],
     params:
         command=job_command("pick"),
-        settings=job_settings("pick"),
     log:
         log_path("pick", "{study}-{sweep}"),
     threads: 1
@@ -36,7 +35,6 @@ rule report:
         report(PATHS["misclassified_figure"], caption="../report/misclassified.rst", category="{study}"),
     params:
         command=job_command("report"),
-        settings=job_settings("report"),
     log:
         log_path("report", "{study}"),
     threads: 1
@@ -57,7 +55,6 @@ rule plot:
         report(PATHS["plot"], caption="../report/plot.rst", category="{study}"),
     params:
         command=job_command("plot"),
-        settings=job_settings("plot"),
     log:
         log_path("plot", "{study}-{plot}"),
     threads: 1
@@ -79,7 +76,6 @@ rule index:
         report(PATHS["index_html"], caption="../report/index.rst", category="index"),
     params:
         command=job_command("index"),
-        settings=job_settings("index"),
     log:
         log_path("index", "index"),
     threads: 1

@@ -5,7 +5,7 @@ equal to the new one keeps a regenerated page the same after its metrics are com
 
 import json
 
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting.provenance import git
 
 

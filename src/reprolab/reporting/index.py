@@ -5,7 +5,7 @@ from pathlib import Path
 
 from reprolab import outcomes
 from reprolab.atomic import write_text
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting import document, verdicts
 from reprolab.reporting.page import number
 

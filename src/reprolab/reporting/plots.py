@@ -2,17 +2,17 @@
 
 import numpy as np
 
-from reprolab import config as params_config
+from reprolab.planning import loading, variants
 from reprolab import outcomes, sweeps
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting import figures, ranking
 from reprolab.reporting.summary import collect, proxy_inputs, summarise
 
 
 def run_plot(plan, study_name, plot_name):
     """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
-    plot = next(plot for plot in params_config.read_card(study_name)["plots"] if plot["name"] == plot_name)
-    study, runs = collect(plan.params, study_name, params_config.plot_variants(params_config.study_settings(plan.params, study_name), plot))
+    plot = next(plot for plot in loading.read_card(study_name)["plots"] if plot["name"] == plot_name)
+    study, runs = collect(plan.params, study_name, variants.plot_variants(variants.study_settings(plan.params, study_name), plot))
     target = path("plot", study=study_name, plot=plot_name)
     if plot["kind"] == "proxies":
         accuracy, scores = proxy_inputs(study_name, runs)
@@ -48,9 +48,9 @@ def run_plot(plan, study_name, plot_name):
     for variant, row in rows.items():
         if variant == reference:
             continue
-        config = params_config.resolve_variant(plan.params, study_name, variant)
-        lines.setdefault(params_config.setting(config, plot["series"]), []).append(
-            (params_config.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], row["runs"]))
+        config = variants.resolve_variant(plan.params, study_name, variant)
+        lines.setdefault(loading.setting(config, plot["series"]), []).append(
+            (loading.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], row["runs"]))
     bands = None
     if reference:
         bands = _reference_band(reference, list(rows[reference]["test_per_seed"].values()), rows[reference]["runs"])
@@ -69,7 +69,7 @@ def timing_series(params, study_name, study, runs, regularizer):
     for a regulariser, no deficit for the blur), from each variant's `timing` window."""
     lines, bands = {}, {}
     for row in summarise(study, runs):
-        config = params_config.resolve_variant(params, study_name, row["variant"])
+        config = variants.resolve_variant(params, study_name, row["variant"])
         timing = config.get("timing", {})
         window = timing.get(regularizer)
         values = list(row["test_per_seed"].values())

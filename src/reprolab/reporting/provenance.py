@@ -6,9 +6,9 @@ import hashlib
 import json
 import subprocess
 
-from reprolab import config as params_config
+from reprolab.planning import variants
 from reprolab import environment, outcomes
-from reprolab import plan as planning
+from reprolab.planning.code import code_digest, code_files
 
 
 def git(*arguments):
@@ -20,7 +20,7 @@ def git(*arguments):
 
 def provenance(params, study_name, runs):
     """What produced these numbers: commit, params hash, dataset, backend, device, versions."""
-    resolved = {variant: params_config.resolve_variant(params, study_name, variant) for variant in runs}
+    resolved = {variant: variants.resolve_variant(params, study_name, variant) for variant in runs}
     first = next(iter(runs.values()))[0]
     dirty = git("status", "--porcelain", "--", ".", ":!reports", ":!dvc.lock", ":!dvc.yaml")
     all_runs = [run for variant_runs in runs.values() for run in variant_runs]
@@ -100,7 +100,7 @@ def training_code(all_runs):
             unrecorded += 1
             continue
         if model not in digests:
-            digests[model] = planning.code_digest(planning.code_files("train", [model]))
+            digests[model] = code_digest(code_files("train", [model]))
         if recorded == digests[model]:
             current += 1
         else:

@@ -8,10 +8,10 @@ import itertools
 import numpy as np
 from scipy import stats as scipy_stats
 
-from reprolab import config
+from reprolab.planning.checks import PROXIES
 
 VOTERS = ("synflow", "jacob_cov", "snip")
-RANKED = config.PROXIES + ("vote",)
+RANKED = PROXIES + ("vote",)
 BASELINES = ("params", "flops")
 TOP = 10
 RESAMPLES = 2000

@@ -7,7 +7,7 @@ import numpy as np
 
 from reprolab import outcomes
 from reprolab.atomic import write_json, write_text
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting import document, figures, ranking, verdicts
 from reprolab.reporting.page import build_document, decision_text, measured_text
 from reprolab.reporting.provenance import provenance

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reprolab import config as params_config
+from reprolab.planning.loading import read_card
+from reprolab.planning.variants import study_settings
+from reprolab.planning.checks import PROXIES
 from reprolab import outcomes
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting import stats
 
 
@@ -24,7 +26,7 @@ def _read_csv(file_path):
 def collect(params, study_name, variants=None):
     """The study (its settings and card) and, per variant (all, or those named), the per-seed
     metrics, train records and histories."""
-    study = {**params_config.study_settings(params, study_name), **params_config.read_card(study_name)}
+    study = {**study_settings(params, study_name), **read_card(study_name)}
     runs = {}
     for variant in variants or study["variants"]:
         runs[variant] = []
@@ -44,7 +46,7 @@ def proxy_inputs(study_name, runs):
     diverged run at chance) and, per proxy init seed, every proxy's score: what ranking.analyse reads."""
     record = json.loads(Path(path("proxies", study=study_name)).read_text())
     accuracy = [100.0 - float(np.mean(list(all_errors(variant_runs).values()))) for variant_runs in runs.values()]
-    scores = {seed: {name: [record["variants"][variant]["scores"][seed][name] for variant in runs] for name in params_config.PROXIES}
+    scores = {seed: {name: [record["variants"][variant]["scores"][seed][name] for variant in runs] for name in PROXIES}
               for seed in record["seeds"]}
     return accuracy, scores
 

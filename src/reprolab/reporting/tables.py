@@ -6,7 +6,7 @@ import io
 import numpy as np
 
 from reprolab.atomic import write_json, write_text
-from reprolab.plan import path
+from reprolab.planning.paths import path
 from reprolab.reporting.page import number
 
 

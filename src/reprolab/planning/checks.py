@@ -1,111 +1,25 @@
-"""Reads params.yaml and the study cards (workflow/studies/<study>.yaml), validates them against
-the JSON schemas in workflow/schemas/ and resolves each variant's training config (study base <-
-`extends` chain <- variant, with the `full` overlay when `scale: full`). Pure Python: Snakemake
-imports this on every parse."""
+"""The checks of params.yaml and the cards that a schema cannot express (cross-references, sizes,
+settings a model takes), run before any job starts."""
 
-import copy
-import difflib
-import functools
-import json
-import math
-import random
 from pathlib import Path
 
-import yaml
+from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, read_card, setting
+from reprolab.planning.variants import plot_variants, point_name, resolve_variant, study_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-PARAMS_SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.json"
-CARD_SCHEMA = ROOT / "workflow" / "schemas" / "study.schema.json"
-CARD_PATH = "workflow/studies/{study}.yaml"
 # Training examples each dataset source provides, so a batch larger than the data is refused
 # before any job runs (data.py checks the prepared arrays against these).
 TRAIN_EXAMPLES = {"usps": 7291, "digits": 1297}
+
 TEST_EXAMPLES = {"usps": 2007, "digits": 500}
+
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
 MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
                   "resnet": {"depth", "widths", "normalization", "activation"},
                   "cnn": {"widths", "kernel_sizes", "pooling", "dense_width", "activation"},
                   "mlp": {"depth", "width", "initialization"}}
+
 # The zero-cost proxies proxies.py scores for every network (ranking.py adds their `vote`).
 PROXIES = ("params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot")
-# A search space's choices (params `search_space`) besides its seed and size; `depth` is the number
-# of convolutions, each drawing its own width and kernel size.
-SEARCH_CHOICES = ("depth", "widths", "kernel_sizes", "pooling", "dense_width", "activation")
-
-
-class ParamsError(ValueError):
-    """params.yaml is malformed or inconsistent; the message names the key path and the fix."""
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key repeated in one mapping is an error: plain YAML
-    would keep the last one silently, so two variants of one name would share one output path."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def setting(tree, dotted):
-    """The value under a dotted key such as `model.depth`; KeyError when the path is not there."""
-    for part in dotted.split("."):
-        if not isinstance(tree, dict) or part not in tree:
-            raise KeyError(dotted)
-        tree = tree[part]
-    return tree
-
-
-def deep_merge(base, override):
-    """Returns base with override's keys merged in recursively (override wins; dicts merge)."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _refuse_non_finite(content, path, parts=()):
-    """NaN and infinite numbers (YAML's .nan, .inf) pass a schema's `number` but train nothing sensible: refuse them."""
-    if isinstance(content, dict):
-        for key, value in content.items():
-            _refuse_non_finite(value, path, parts + (key,))
-    elif isinstance(content, list):
-        for index, value in enumerate(content):
-            _refuse_non_finite(value, path, parts + (index,))
-    elif isinstance(content, float) and not math.isfinite(content):
-        raise ParamsError(f"{path}: {_key_path(parts)}: {content} is not a finite number; write a number such as 0.03 (or remove the key)")
-
-
-def load_checked(path, schema_path, missing_hint):
-    """Loads a YAML file safely and checks it against a JSON schema; errors name the file, the line
-    or key path, and the fix."""
-    import jsonschema
-
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: no such file ({missing_hint})") from None
-    try:
-        content = yaml.load(text, Loader=UniqueKeyLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(f"{path}:{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    _refuse_non_finite(content, path)
-    validator = jsonschema.Draft202012Validator(json.loads(Path(schema_path).read_text()))
-    errors = sorted(validator.iter_errors(content), key=lambda error: list(map(str, error.absolute_path)))
-    if errors:
-        deepest = [error for error in errors if not error.context] or errors
-        raise ParamsError(f"{path}: " + "\n".join(_schema_message(error) for error in deepest[:5]))
-    return content
 
 
 def read_params(path):
@@ -113,34 +27,6 @@ def read_params(path):
     params = load_checked(path, PARAMS_SCHEMA, "run from the repository root, or pass --params")
     validate(params, path)
     return params
-
-
-def read_card(study_name, root="."):
-    """A study's card: title, question, claims and published figures, in workflow/studies/<study>.yaml
-    of the repository `root` that holds params.yaml."""
-    return load_checked(Path(root) / CARD_PATH.format(study=study_name), CARD_SCHEMA, "every study needs a card with at least its title")
-
-
-def _key_path(parts):
-    return ".".join(str(part) for part in parts) or "(top level)"
-
-
-def _schema_message(error):
-    """Turns a jsonschema error into one line naming the key path, what is wrong and what is allowed."""
-    where = _key_path(error.absolute_path)
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        return f"{where}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
-    if error.validator == "enum":
-        close = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{where}: {error.instance!r} is not allowed{hint}; choose one of {', '.join(map(str, error.validator_value))}"
-    return f"{where}: {error.message}"
 
 
 def validate(params, source="params.yaml"):
@@ -335,196 +221,3 @@ def _check_plots(params, study_name, card):
                     raise ParamsError(f"{where}.{key}: variant '{variant}' has no setting '{plot[key]}' (a dotted key such as model.depth)") from None
             if plot["kind"] == "signal_propagation" and resolved["model"]["name"] != "resnet":
                 raise ParamsError(f"{where}: signal propagation is measured for residual nets only; '{variant}' is {resolved['model']['name']}")
-
-
-def plot_variants(study, plot):
-    """The variants a card's plot draws: a sweep's points, those it names, or all of the study's; and
-    its reference variant."""
-    if plot["kind"] == "sweep":
-        drawn = [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
-    else:
-        drawn = plot.get("variants") or list(study["variants"])
-    return drawn + [plot["reference"]] if plot.get("reference") and plot["reference"] not in drawn else drawn
-
-
-def study_settings(params, study_name):
-    """The study's block with its `full` overlay applied when params say `scale: full`, and its
-    variants: those declared, the architectures its `search_space` samples, then its sweeps' points."""
-    study = {key: value for key, value in params["studies"][study_name].items() if key != "full"}
-    if params.get("scale", "default") == "full":
-        study = deep_merge(study, params["studies"][study_name].get("full", {}))
-    study["variants"] = dict(study.get("variants", {}))
-    if "search_space" in study:
-        study["variants"].update(copy.deepcopy(_sampled(json.dumps(study["search_space"], sort_keys=True))))
-    study["variants"].update(sweep_points(study))
-    return study
-
-
-def sweep_points(study):
-    """Each sweep's runs as variants named <sweep>_<value>: the sweep's `variant` with its `key` set
-    to one value. They train on the training split and are compared on validation only."""
-    points = {}
-    for sweep_name, sweep in study.get("sweeps", {}).items():
-        for value in sweep["values"]:
-            points[point_name(sweep_name, value)] = {"extends": sweep["variant"], "sweep": sweep_name, **nested(sweep["key"], value)}
-    return points
-
-
-def nested(dotted, value):
-    """The settings block that sets the dotted key to value: nested("a.b", 1) is {"a": {"b": 1}}."""
-    for part in reversed(dotted.split(".")):
-        value = {part: value}
-    return value
-
-
-def point_name(sweep_name, value):
-    """A sweep point's variant name: 0.01 in sweep noise_eta is noise_eta_0_01."""
-    return f"{sweep_name}_{value}".replace(".", "_").replace("-", "m").replace("+", "")
-
-
-
-
-@functools.lru_cache(maxsize=8)
-def _sampled(search_space_json):
-    """sample_architectures, drawn once per process for each search space (the plan asks often)."""
-    return sample_architectures(json.loads(search_space_json))
-
-
-def sample_architectures(search_space):
-    """`architectures` distinct cnn architectures drawn from the search space by one seeded
-    generator, named arch000, arch001, ...: the first N are the same for any larger N, so growing
-    the sample only adds jobs. Each is a variant block overriding the study's model."""
-    generator = random.Random(search_space["seed"])
-    sampled, seen = {}, set()
-    attempts = 0
-    while len(sampled) < search_space["architectures"]:
-        attempts += 1
-        if attempts > 100 * search_space["architectures"]:
-            raise ParamsError(f"search_space: could not draw {search_space['architectures']} distinct architectures "
-                              f"(only {len(sampled)} exist in this space); lower architectures or widen the choices")
-        depth = generator.choice(search_space["depth"])
-        model = {
-            "name": "cnn",
-            "widths": [generator.choice(search_space["widths"]) for _ in range(depth)],
-            "kernel_sizes": [generator.choice(search_space["kernel_sizes"]) for _ in range(depth)],
-            "pooling": generator.choice(search_space["pooling"]),
-            "dense_width": generator.choice(search_space["dense_width"]),
-            "activation": generator.choice(search_space["activation"]),
-        }
-        key = json.dumps(model, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            sampled[f"arch{len(sampled):03d}"] = {"model": model}
-    return sampled
-
-
-def extends_chain(study, study_name, variant_name):
-    """The variant names from the root ancestor down to variant_name, following `extends`."""
-    chain = [variant_name]
-    variants = study["variants"]
-    while "extends" in (variants[chain[-1]] or {}):
-        parent = variants[chain[-1]]["extends"]
-        where = f"studies.{study_name}.variants.{chain[-1]}.extends"
-        if parent not in variants:
-            close = difflib.get_close_matches(parent, list(variants), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ParamsError(f"{where}: unknown variant '{parent}'{hint}; variants: {', '.join(variants)}")
-        if parent in chain:
-            cycle = " -> ".join(reversed(chain + [parent]))
-            raise ParamsError(f"{where}: `extends` forms a cycle ({cycle}); remove one link")
-        chain.append(parent)
-    return list(reversed(chain))
-
-
-def _layers(params, study_name, variant_name):
-    """The (dotted key, settings) pairs merged into a variant's config, in merge order: base, then
-    each ancestor and the variant itself, each followed by its `full` overlay when scale is full."""
-    raw = params["studies"][study_name]
-    full = params.get("scale", "default") == "full"
-    prefix = f"studies.{study_name}"
-    layers = [(f"{prefix}.base", raw["base"])]
-    if full and "base" in raw.get("full", {}):
-        layers.append((f"{prefix}.full.base", raw["full"]["base"]))
-    study = study_settings(params, study_name)
-    for name in extends_chain(study, study_name, variant_name):
-        if "sweep" in (study["variants"][name] or {}):  # a sweep's point: its template with the swept key set
-            layers.append((f"{prefix}.sweeps.{study['variants'][name]['sweep']}", study["variants"][name]))
-            continue
-        if name not in raw.get("variants", {}):  # drawn from the search space
-            layers.append((f"{prefix}.search_space", study["variants"][name]))
-            continue
-        layers.append((f"{prefix}.variants.{name}", raw["variants"][name] or {}))
-        if full and name in raw.get("full", {}).get("variants", {}):
-            layers.append((f"{prefix}.full.variants.{name}", raw["full"]["variants"][name] or {}))
-    return [(key, {k: v for k, v in settings.items() if k not in ("extends", "sweep")}) for key, settings in layers]
-
-
-def resolve_variant(params, study_name, variant_name):
-    """The full training config of one variant: study base, then each ancestor, then the variant."""
-    config = {}
-    layers = _layers(params, study_name, variant_name)
-    for _, settings in layers:
-        config = deep_merge(config, settings)
-    if ".sweeps." in layers[-1][0]:  # a sweep's point sets the key itself rather than taking the pick
-        config.pop("picked", None)
-    dataset = params["studies"][study_name]["dataset"]
-    config["dataset"] = dataset
-    config.setdefault("hold_out_validation", bool(params["datasets"][dataset].get("validation_size")))
-    return config
-
-
-def source_keys(params, study_name, variant_name, only=None):
-    """The params keys a variant's config is read from: its own block(s) whole, from the base and its
-    ancestors only the leaves it does not override (editing a sibling reruns nothing here), the
-    sampler's keys (not its size) for an architecture drawn from the search space, and `scale` when
-    a `full` overlay would change it. `only` (config keys such as "model") keeps the inherited
-    keys those settings come from."""
-    layers = _layers(params, study_name, variant_name)
-    own_prefixes = (f"studies.{study_name}.variants.{variant_name}", f"studies.{study_name}.full.variants.{variant_name}")
-    sampled = f"studies.{study_name}.search_space"
-    sources = {}
-    for key, settings in layers:
-        leaves = _leaf_paths(settings)
-        sources = {leaf: source for leaf, source in sources.items() if not any(leaf[:len(path)] == path for path in leaves)}
-        sources.update({path: ".".join((key, *path)) for path in leaves if only is None or path[0] in only})
-    own = [key for key, _ in layers if key in own_prefixes]
-    inherited = []
-    for key, settings in layers:
-        used = {leaf for leaf, source in sources.items() if source == ".".join((key, *leaf))}
-        if key in own_prefixes or not used:
-            continue
-        if key == sampled:
-            inherited += [f"{sampled}.{choice}" for choice in ("seed", *SEARCH_CHOICES)]
-        elif ".sweeps." in key:  # the point's value is in its name; the sweep's other values are not read
-            inherited += [f"{key}.key"]
-        else:
-            inherited += [".".join((key, *path)) for path in _covering_paths(settings, used)]
-    full_layers = _layers({**params, "scale": "full"}, study_name, variant_name)
-    scale = ["scale"] if "scale" in params and any(".full." in key for key, _ in full_layers) else []
-    return scale + own + inherited
-
-
-def _covering_paths(settings, used, path=()):
-    """The fewest paths into `settings` that cover exactly the `used` leaves: a subtree all of whose
-    leaves are used is one path (fewer keys keep `dvc status` fast)."""
-    leaves = _leaf_paths(settings)
-    if leaves and all(path + leaf in used for leaf in leaves):
-        return [path]
-    covering = []
-    for name, value in settings.items():
-        if isinstance(value, dict) and value:
-            covering += _covering_paths(value, used, path + (name,))
-        elif path + (name,) in used:
-            covering.append(path + (name,))
-    return covering
-
-
-def _leaf_paths(settings, path=()):
-    """The leaf paths a settings block defines (a non-empty dict is recursed into)."""
-    paths = []
-    for name, value in settings.items():
-        if isinstance(value, dict) and value:
-            paths += _leaf_paths(value, path + (name,))
-        else:
-            paths.append(path + (name,))
-    return paths

@@ -10,8 +10,8 @@ import numpy as np
 
 from reprolab import data as datasets
 from reprolab.atomic import atomic_path, write_json
-from reprolab.plan import path
-from reprolab.train import CLASSES, build_loss, predict, targets_for
+from reprolab.planning.paths import path
+from reprolab.training.engine import CLASSES, build_loss, predict, targets_for
 
 
 def confusion_matrix(labels, predicted):

@@ -15,13 +15,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from reprolab import config as params_config
 from reprolab import data as datasets
-from reprolab import runtime
+from reprolab.training import runtime
 from reprolab.atomic import write_json
 from reprolab.models.macs import count_macs
-from reprolab.plan import path
-from reprolab.train import CLASSES, build_model
+from reprolab.planning.paths import path
+from reprolab.models.factory import build_model
+from reprolab.training.engine import CLASSES
 
 JACOBIAN_EPSILON = 1e-5  # jacob_cov's regulariser of the correlation eigenvalues (Mellor et al.)
 
@@ -177,7 +177,7 @@ def naswot(model, images):
 
 
 def score(model, float64_model, images, labels):
-    """Every proxy of config.PROXIES for one initialised network on one batch. flops counts a multiply and
+    """Every proxy of planning.checks.PROXIES for one initialised network on one batch. flops counts a multiply and
     an add per MAC of one example's forward pass."""
     return {
         "params": int(model.count_params()),
@@ -197,15 +197,14 @@ def fixed_batch(images, labels, size):
     return images[order], labels[order]
 
 
-def run(plan, study):
+def run(job):
     """The `proxies` stage: every proxy of every architecture of the study, at each proxy init seed."""
-    settings = params_config.study_settings(plan.params, study)
+    study, settings = job["wildcards"]["study"], job["settings"]
     dataset = settings["dataset"]
     data, meta = datasets.load_prepared(path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset))
     images, labels = fixed_batch(data["x_train"], data["y_train"], settings["proxies"]["batch_size"])
     variants, started = {}, time.perf_counter()
-    for number, variant in enumerate(settings["variants"], start=1):
-        config = params_config.resolve_variant(plan.params, study, variant)
+    for number, (variant, config) in enumerate(settings["configs"].items(), start=1):
         scores = {}
         for seed in settings["proxies"]["seeds"]:
             keras.utils.set_random_seed(seed)
@@ -214,7 +213,7 @@ def run(plan, study):
             scores[str(seed)] = score(model, float64_model, images, labels)
             keras.config.set_dtype_policy("float32")
         variants[variant] = {"model": config["model"], "scores": scores}
-        print(f"[{study}] {number}/{len(settings['variants'])} {variant}: "
+        print(f"[{study}] {number}/{len(settings['configs'])} {variant}: "
               + ", ".join(f"{name} {value:.4g}" for name, value in scores[str(settings['proxies']['seeds'][0])].items()), flush=True)
     record = {"study": study, "batch_size": settings["proxies"]["batch_size"], "seeds": [str(seed) for seed in settings["proxies"]["seeds"]],
               "variants": variants, "dataset_sha256": meta["sha256"], "seconds": time.perf_counter() - started, "runtime": runtime.describe()}

@@ -1,31 +1,29 @@
-"""Trains one variant x seed with Keras and writes the model, its per-epoch history and a
-train.json (resolved config, status, timings, provenance) beside it."""
+"""Trains a variant's seeds with Keras and writes each seed's model, per-epoch history and a
+train.json (resolved config, status, timings, provenance) into the variant's run directory."""
 
 import csv
 import dataclasses
 import math
-import shutil
 import time
 
 import keras
 import numpy as np
 
-from reprolab import config as params_config
 from reprolab import data as datasets
-from reprolab import runtime, seeds_at_once, sweeps
+from reprolab import sweeps
 from reprolab.atomic import atomic_path, write_json
-from reprolab.checkpoint import EpochCheckpoint
-from reprolab.models import cnn, lecun1989, mlp, resnet
-from reprolab.models.layers import Blur
+from reprolab.models.factory import build_model
 from reprolab.models.macs import count_macs
 from reprolab.models.normalization import initialize_weight_norm
-from reprolab.optimizers import AdaptiveClippingSGD, CoupledDecaySGD, NoisySGD
-from reprolab.per_example import LOSS_KEY, PerExampleModel, as_one_batch
-from reprolab import plan as planning
-from reprolab.plan import path
-from reprolab.timing import RegularizationTiming
+from reprolab.models import resnet
+from reprolab.planning.code import code_digest
+from reprolab.planning.paths import path
+from reprolab.training import runtime, seeds_at_once
+from reprolab.training.checkpoint import EpochCheckpoint
+from reprolab.training.optimizers import AdaptiveClippingSGD, CoupledDecaySGD, NoisySGD
+from reprolab.training.per_example import LOSS_KEY, PerExampleModel, as_one_batch
+from reprolab.training.timing import RegularizationTiming
 
-MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build, "mlp": mlp.build}
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 CLASSES = 10
 HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "validation_error_percent", "test_error_percent", "learning_rate", "seconds"]
@@ -34,19 +32,6 @@ HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "validation_error_per
 def steps_per_execution(steps_per_epoch):
     """Mini-batch steps per compiled call: up to STEPS_PER_EXECUTION, and 1 on PyTorch (which runs eagerly)."""
     return 1 if keras.backend.backend() == "torch" else min(STEPS_PER_EXECUTION, steps_per_epoch)
-
-
-def build_model(config, input_shape, classes, seed):
-    """The configured network, in the configured precision (a Keras dtype policy: mixed policies
-    compute in 16 bits and keep float32 weights)."""
-    keras.config.set_dtype_policy(config.get("precision", "float32"))
-    settings = {key: value for key, value in config["model"].items() if key != "name"}
-    network = MODELS[config["model"]["name"]](input_shape=input_shape, classes=classes, augment_shift_pixels=config["augment_shift_pixels"],
-                                              seed=seed, **settings)
-    if "blur" not in config.get("timing", {}):
-        return network
-    inputs = keras.Input(shape=input_shape, name="image")  # the deficit's blur in front of the unchanged network
-    return keras.Model(inputs, network(Blur(name="blur")(inputs)), name=f"{network.name}_with_blur")
 
 
 def initialize(model, config, x_train, seed):
@@ -197,15 +182,16 @@ def prepare(config, data, seed, backup_directory, label, identity=None):
     return SeedRun(seed, model, trainer, fit_arguments, recorder, checkpoint, initial_epoch, measured_at_init)
 
 
-def finish(run, outputs, backup_directory, wall_seconds):
-    """Writes the trained model and its history atomically, drops the checkpoint; returns the train.json record."""
+def finish(run, outputs, wall_seconds):
+    """Writes the trained model and its history atomically; returns the train.json record. The
+    checkpoint stays until the whole job has finished (stage.py), so a job killed after this seed
+    resumes it at its last epoch instead of training it again."""
     with atomic_path(outputs["model"]) as temporary:
         run.model.save(temporary)
     with atomic_path(outputs["history"]) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
         writer.writeheader()
         writer.writerows(run.recorder.rows)
-    shutil.rmtree(backup_directory, ignore_errors=True)
     diverged_epoch = run.recorder.diverged_epoch
     return {
         "status": "diverged" if diverged_epoch else "ok",
@@ -225,41 +211,43 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None):
     started = time.perf_counter()
     timing_callbacks = run.fit_arguments.pop("callbacks", [])
     run.trainer.fit(**run.fit_arguments, initial_epoch=run.initial_epoch, verbose=0, callbacks=[*timing_callbacks, run.recorder, run.checkpoint])
-    return finish(run, outputs, backup_directory, time.perf_counter() - started)
+    return finish(run, outputs, time.perf_counter() - started)
 
 
-def run(plan, study, variant, seeds):
-    """The `train` stage for one seed, or for all of a variant's seeds in one process
-    (seeds_at_once): one after another, each from the state a fresh job would start in, or under
-    `vmap` on JAX for per-example variants all in one vmapped program (seeds_at_once.py).
-    Writes every output atomically; returns the records."""
-    config = sweeps.with_picks(params_config.resolve_variant(plan.params, study, variant), study)
+def run(job):
+    """Trains every seed of the job's variant: one after another, each from the state a fresh
+    process would start in, or under `seeds_at_once: vmap` on JAX for per-example variants all in
+    one vmapped program (seeds_at_once.py). Writes every output atomically; returns the records."""
+    study, variant = job["wildcards"]["study"], job["wildcards"]["variant"]
+    settings = job["settings"]
+    config, seeds = sweeps.with_picks(settings["config"], study), settings["seeds"]
     data, meta = datasets.load_prepared(path("prepared", dataset=config["dataset"]), path("prepared_meta", dataset=config["dataset"]))
     data = datasets.training_split(data, config["hold_out_validation"])
-    jobs = []
+    seed_jobs = []
     for seed in seeds:
         wildcards = {"study": study, "variant": variant, "seed": seed}
-        jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")},
-                     "backup_directory": path("backup", **wildcards), "label": f"[{study}/{variant}/seed{seed}]",
-                     "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"]}})
-    together = len(seeds) > 1 and plan.params.get("seeds_at_once") == "vmap" and seeds_at_once.applies(config)
+        seed_jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")},
+                          "backup_directory": path("checkpoint", **wildcards), "label": f"[{study}/{variant}/seed{seed}]",
+                          "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"]}})
+    together = len(seeds) > 1 and settings["seeds_at_once"] == "vmap" and seeds_at_once.applies(config)
     if together:
         runs = []
-        for job in jobs:
-            runtime.reseed(job["seed"])
-            runs.append(prepare(config, data, job["seed"], job["backup_directory"], job["label"], job["identity"]))
+        for seed_job in seed_jobs:
+            runtime.reseed(seed_job["seed"])
+            runs.append(prepare(config, data, seed_job["seed"], seed_job["backup_directory"], seed_job["label"], seed_job["identity"]))
         wall_seconds = seeds_at_once.train_together(runs, config["epochs"])
-        records = [finish(seed_run, job["outputs"], job["backup_directory"], wall_seconds) for seed_run, job in zip(runs, jobs)]
+        records = [finish(seed_run, seed_job["outputs"], wall_seconds) for seed_run, seed_job in zip(runs, seed_jobs)]
     else:
         records = []
-        for job in jobs:
-            runtime.reseed(job["seed"])
-            records.append(train(config, data, job["seed"], job["outputs"], job["backup_directory"], job["label"], job["identity"]))
-    code = planning.code_digest(planning.code_files("train", [config["model"]["name"]]))
-    for job, record in zip(jobs, records):
+        for seed_job in seed_jobs:
+            runtime.reseed(seed_job["seed"])
+            records.append(train(config, data, seed_job["seed"], seed_job["outputs"], seed_job["backup_directory"], seed_job["label"],
+                                 seed_job["identity"]))
+    code = code_digest(job["code"])
+    for seed_job, record in zip(seed_jobs, records):
         grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in_turn"}} if len(seeds) > 1 else {}
-        write_json(job["outputs"]["train_info"], {
-            "study": study, "variant": variant, "seed": job["seed"], "config": config,
+        write_json(seed_job["outputs"]["train_info"], {
+            "study": study, "variant": variant, "seed": seed_job["seed"], "config": config,
             "dataset_sha256": meta["sha256"], **record, **grouped, "runtime": runtime.describe(), "code_sha256": code,
         })
     return records

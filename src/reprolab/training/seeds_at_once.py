@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from reprolab.per_example import LOSS_KEY
+from reprolab.training.per_example import LOSS_KEY
 
 
 def applies(config):
