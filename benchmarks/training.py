@@ -41,17 +41,17 @@ def training_data(synthetic_examples):
 
 
 def seeds_together_seconds(settings, arrays, seeds, folder):
-    """Training seconds of one seed alone (`train.train`, as a job of its own) and of `seeds`
+    """Training seconds of one seed alone (`engine.train`, as a job of its own) and of `seeds`
     together (`seeds_at_once.train_together`), both with their epoch callbacks and compilation."""
-    from reprolab import seeds_at_once, train
+    from reprolab.training import engine, seeds_at_once
 
     runtime.reseed(seeds[0])
-    alone = train.train(settings, arrays, seeds[0], {"model": folder / "alone.keras", "history": folder / "alone.csv"}, folder / "alone",
+    alone = engine.train(settings, arrays, seeds[0], {"model": folder / "alone.keras", "history": folder / "alone.csv"}, folder / "alone",
                         "[one seed]")["wall_seconds"]
     runs = []
     for seed in seeds:
         runtime.reseed(seed)
-        runs.append(train.prepare(settings, arrays, seed, folder / f"seed{seed}", f"[seed {seed} of {len(seeds)}]"))
+        runs.append(engine.prepare(settings, arrays, seed, folder / f"seed{seed}", f"[seed {seed} of {len(seeds)}]"))
     return {"seeds": len(seeds), "one_seed_seconds": alone, "together_seconds": seeds_at_once.train_together(runs, settings["epochs"])}
 
 
@@ -59,27 +59,28 @@ def measure(examples, epochs, synthetic_examples, accelerator):
     runtime.configure(threads=1, seed=0, accelerator=accelerator)
     import keras
 
-    from reprolab import seeds_at_once, train
+    from reprolab.models.factory import build_model
+    from reprolab.training import engine, seeds_at_once
 
     settings = {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
                 "loss": "mse_pm1", "optimizer": {"name": "sgd", "learning_rate": 0.03}, "schedule": {"name": "constant"},
                 "epochs": epochs, "batch_size": 1, "shuffle": False, "augment_shift_pixels": 0}
     arrays = training_data(synthetic_examples)
     images, labels = arrays["x_train"], arrays["y_train"]
-    targets = train.targets_for("mse_pm1", labels, train.CLASSES)
+    targets = engine.targets_for("mse_pm1", labels, engine.CLASSES)
     subset = slice(0, examples)
 
     def plain(steps_per_execution, batch_size=1):
-        model = train.build_model(settings, images.shape[1:], train.CLASSES, seed=0)
-        model.compile(optimizer=keras.optimizers.SGD(0.03), loss=train.build_loss("mse_pm1"), steps_per_execution=steps_per_execution)
+        model = build_model(settings, images.shape[1:], engine.CLASSES, seed=0)
+        model.compile(optimizer=keras.optimizers.SGD(0.03), loss=engine.build_loss("mse_pm1"), steps_per_execution=steps_per_execution)
         return lambda: model.fit(images[subset], targets[subset], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
     paths = {"plain fit(batch_size=1)": seconds_per_step(plain(1), examples)}
     if keras.backend.backend() != "torch":  # PyTorch runs eagerly: steps_per_execution must be 1
         paths["fit(batch_size=1, steps_per_execution=512)"] = seconds_per_step(plain(512), examples)
 
-    model = train.build_model(settings, images.shape[1:], train.CLASSES, seed=0)
-    trainer, fit_arguments = train.compile_trainer(settings, model, {"x_train": images, "y_train": labels}, seed=0)
+    model = build_model(settings, images.shape[1:], engine.CLASSES, seed=0)
+    trainer, fit_arguments = engine.compile_trainer(settings, model, {"x_train": images, "y_train": labels}, seed=0)
     started = time.perf_counter()
     trainer.fit(**fit_arguments, verbose=0)
     whole_run = time.perf_counter() - started
@@ -88,7 +89,7 @@ def measure(examples, epochs, synthetic_examples, accelerator):
     throughput = {}
     for batch_size in (1, 32, 256, 1024):
         steps = max(1, examples // batch_size)
-        throughput[batch_size] = batch_size / seconds_per_step(plain(train.steps_per_execution(steps), batch_size), steps)
+        throughput[batch_size] = batch_size / seconds_per_step(plain(engine.steps_per_execution(steps), batch_size), steps)
     together = {}
     if seeds_at_once.applies(settings):
         with tempfile.TemporaryDirectory() as folder:

@@ -1,4 +1,4 @@
-"""params.yaml: validation errors a user can act on, variant resolution and its DVC param keys."""
+"""params.yaml: validation errors a user can act on, and variant resolution."""
 
 import copy
 import re
@@ -6,7 +6,9 @@ import re
 import pytest
 import yaml
 
-from reprolab import config, plan
+from reprolab.planning import checks, variants
+from reprolab.planning.graph import build_plan
+from reprolab.planning.loading import ParamsError
 
 from conftest import ROOT, TINY_PARAMS, write_tiny_project
 
@@ -21,13 +23,13 @@ def write(tmp_path, params):
 
 
 def test_the_repository_params_are_valid():
-    params = config.read_params(ROOT / "params.yaml")
+    params = checks.read_params(ROOT / "params.yaml")
     assert {"paper", "softmax_ce", "adamw", "augment", "dropout_relu", "batched"} <= set(params["studies"]["lecun1989"]["variants"])
 
 
 def test_variant_is_base_then_ancestors_then_itself():
-    params = config.read_params(ROOT / "params.yaml")
-    augment = config.resolve_variant(params, "lecun1989", "augment")
+    params = checks.read_params(ROOT / "params.yaml")
+    augment = variants.resolve_variant(params, "lecun1989", "augment")
     assert augment["optimizer"] == {"name": "adamw", "learning_rate": 3.0e-4, "weight_decay": 1.0e-2}  # from adamw
     assert augment["loss"] == "cross_entropy" and augment["model"]["output_activation"] == "linear"  # from softmax_ce
     assert augment["model"]["activation"] == "tanh" and augment["batch_size"] == 1  # from base
@@ -35,22 +37,9 @@ def test_variant_is_base_then_ancestors_then_itself():
 
 
 def test_full_scale_applies_the_overlay(params):
-    assert config.resolve_variant(params, "tiny", "paper")["epochs"] == 2
+    assert variants.resolve_variant(params, "tiny", "paper")["epochs"] == 2
     params["scale"] = "full"
-    assert config.resolve_variant(params, "tiny", "paper")["epochs"] == 3
-
-
-def test_param_keys_cover_only_what_a_variant_reads():
-    params = config.read_params(ROOT / "params.yaml")
-    keys = config.source_keys(params, "lecun1989", "augment")
-    assert "studies.lecun1989.variants.augment" in keys
-    assert "studies.lecun1989.variants.adamw.optimizer" in keys, "a subtree used whole is one key"
-    assert "studies.lecun1989.base.model.activation" in keys and "studies.lecun1989.base.model" not in keys, \
-        "softmax_ce overrides model.output_activation, so only the other model leaves come from base"
-    assert not any(key.startswith("studies.lecun1989.variants.adamw.epochs") for key in keys), "augment sets its own epochs"
-    assert "studies.lecun1989.base.optimizer.learning_rate" not in keys, "overridden by adamw"
-    paper = config.source_keys(params, "lecun1989", "paper")
-    assert not any("adamw" in key for key in paper)
+    assert variants.resolve_variant(params, "tiny", "paper")["epochs"] == 3
 
 
 SEARCH_SPACE = {"seed": 3, "architectures": 6, "depth": [1, 2], "widths": [4, 8], "kernel_sizes": [3, 5],
@@ -70,32 +59,29 @@ def search_study(params, **search_space):
 
 
 def test_a_search_space_draws_distinct_architectures_and_growing_it_keeps_the_earlier_ones():
-    first = config.sample_architectures(SEARCH_SPACE)
+    first = variants.sample_architectures(SEARCH_SPACE)
     assert list(first) == [f"arch{index:03d}" for index in range(6)]
     models = [variant["model"] for variant in first.values()]
     assert len({str(model) for model in models}) == 6
     assert all(len(model["widths"]) == len(model["kernel_sizes"]) and len(model["widths"]) in (1, 2) for model in models)
-    assert config.sample_architectures(SEARCH_SPACE) == first
-    grown = config.sample_architectures({**SEARCH_SPACE, "architectures": 9})
+    assert variants.sample_architectures(SEARCH_SPACE) == first
+    grown = variants.sample_architectures({**SEARCH_SPACE, "architectures": 9})
     assert {name: grown[name] for name in first} == first
-    assert config.sample_architectures({**SEARCH_SPACE, "seed": 4}) != first
+    assert variants.sample_architectures({**SEARCH_SPACE, "seed": 4}) != first
 
 
-def test_a_sampled_architecture_is_a_variant_whose_params_keys_leave_out_the_sample_size(params):
+def test_a_sampled_architecture_is_a_variant_that_growing_the_sample_leaves_unchanged(params):
     search_study(params)
-    resolved = config.resolve_variant(params, "tiny", "arch002")
-    assert resolved["model"] == config.sample_architectures(SEARCH_SPACE)["arch002"]["model"]
+    resolved = variants.resolve_variant(params, "tiny", "arch002")
+    assert resolved["model"] == variants.sample_architectures(SEARCH_SPACE)["arch002"]["model"]
     assert resolved["optimizer"] == params["studies"]["tiny"]["base"]["optimizer"]
-    keys = config.source_keys(params, "tiny", "arch002")
-    assert "studies.tiny.search_space.seed" in keys and "studies.tiny.search_space.widths" in keys
-    assert not any(key.endswith("architectures") for key in keys)
-    assert "studies.tiny.base.optimizer" in keys
-    assert "studies.tiny.base.optimizer" not in config.source_keys(params, "tiny", "arch002", only=("model", "loss"))
+    params["studies"]["tiny"]["search_space"]["architectures"] = 9
+    assert variants.resolve_variant(params, "tiny", "arch002") == resolved, "its job file, and so its run, stays as it was"
 
 
 def test_too_many_architectures_for_the_space_are_refused():
-    with pytest.raises(config.ParamsError, match="could not draw 100 distinct architectures"):
-        config.sample_architectures({**SEARCH_SPACE, "depth": [1], "widths": [4], "kernel_sizes": [3], "architectures": 100})
+    with pytest.raises(ParamsError, match="could not draw 100 distinct architectures"):
+        variants.sample_architectures({**SEARCH_SPACE, "depth": [1], "widths": [4], "kernel_sizes": [3], "architectures": 100})
 
 
 def resnet_study(params, **model):
@@ -174,16 +160,16 @@ BAD_PARAMS = [
 def test_bad_params_are_refused_with_the_key_path_and_the_fix(tmp_path, params, case, mutate, message):
     broken = copy.deepcopy(params)
     mutate(broken)
-    with pytest.raises(config.ParamsError) as error:
-        config.read_params(write(tmp_path, broken))
+    with pytest.raises(ParamsError) as error:
+        checks.read_params(write(tmp_path, broken))
     assert message in str(error.value)
 
 
 def test_malformed_yaml_names_the_line(tmp_path):
     target = tmp_path / "params.yaml"
     target.write_text("datasets:\n  digits: {source: digits\nstudies: {}\n")
-    with pytest.raises(config.ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML"):
-        config.read_params(target)
+    with pytest.raises(ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML"):
+        checks.read_params(target)
 
 
 def test_a_variant_declared_twice_is_refused_with_its_line(tmp_path, params):
@@ -191,8 +177,8 @@ def test_a_variant_declared_twice_is_refused_with_its_line(tmp_path, params):
     text = TINY_PARAMS.read_text()
     assert "\n      paper: {}\n" in text
     target.write_text(text.replace("\n      paper: {}\n", "\n      paper: {}\n      paper: {}\n", 1))
-    with pytest.raises(config.ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML: duplicate key 'paper'"):
-        config.read_params(target)
+    with pytest.raises(ParamsError, match=r"params.yaml: line \d+, column \d+: not valid YAML: duplicate key 'paper'"):
+        checks.read_params(target)
 
 
 @pytest.mark.parametrize("where, value", [(("variants", "adamw", "optimizer", "learning_rate"), float("nan")),
@@ -204,14 +190,14 @@ def test_nan_and_infinite_numbers_are_refused_with_their_key_path(tmp_path, para
     block[where[-1]] = value
     target = write(tmp_path, params)
     assert (".nan" if value != value else ".inf") in target.read_text(), "written as YAML's own spelling"
-    with pytest.raises(config.ParamsError, match=rf"studies\.tiny\.{re.escape('.'.join(where))}: {value} is not a finite number"):
-        plan.build_plan(target)
+    with pytest.raises(ParamsError, match=rf"studies\.tiny\.{re.escape('.'.join(where))}: {value} is not a finite number"):
+        build_plan(target)
 
 
 def test_baseline_must_be_a_variant(tmp_path, params):
     params["studies"]["tiny"]["baseline"] = "nope"
-    with pytest.raises(config.ParamsError, match="studies.tiny.baseline: 'nope' is not one of the variants"):
-        plan.build_plan(write(tmp_path, params))
+    with pytest.raises(ParamsError, match="studies.tiny.baseline: 'nope' is not one of the variants"):
+        build_plan(write(tmp_path, params))
 
 
 def test_cli_reports_a_bad_params_file_in_one_line(tmp_path, params, capsys):
@@ -225,8 +211,8 @@ def test_cli_reports_a_bad_params_file_in_one_line(tmp_path, params, capsys):
 def test_a_study_without_a_card_is_refused(tmp_path, params):
     target = write(tmp_path, params)
     (tmp_path / "workflow" / "studies" / "tiny.yaml").unlink()
-    with pytest.raises(config.ParamsError, match=r"workflow/studies/tiny.yaml: no such file \(every study needs a card"):
-        config.read_params(target)
+    with pytest.raises(ParamsError, match=r"workflow/studies/tiny.yaml: no such file \(every study needs a card"):
+        checks.read_params(target)
 
 
 @pytest.mark.parametrize("claim, message", [
@@ -249,8 +235,8 @@ def test_card_claims_must_name_variants_proxies_and_published_values(tmp_path, p
     card = yaml.safe_load(card_path.read_text())
     card["claims"].append(claim)
     card_path.write_text(yaml.safe_dump(card))
-    with pytest.raises(config.ParamsError) as error:
-        config.read_params(target)
+    with pytest.raises(ParamsError) as error:
+        checks.read_params(target)
     assert message in str(error.value) and "workflow/studies/tiny.yaml" in str(error.value)
 
 
@@ -259,5 +245,5 @@ def test_a_proxy_claim_must_name_a_scored_proxy(tmp_path, params):
     card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
     card_path.write_text(yaml.safe_dump({"title": "t", "claims": [
         {"text": "t", "source": "s", "published": "p", "kind": "correlates", "proxy": "synflw", "at_least": 0.5}]}))
-    with pytest.raises(config.ParamsError, match="claims.0.proxy: unknown proxy 'synflw'"):
-        config.read_params(target)
+    with pytest.raises(ParamsError, match="claims.0.proxy: unknown proxy 'synflw'"):
+        checks.read_params(target)

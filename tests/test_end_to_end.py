@@ -39,7 +39,7 @@ def keras_weights(model_path):
     """A saved model's weights (Keras and reprolab's custom layers are imported only here)."""
     import keras
 
-    import reprolab.train  # noqa: F401  (registers the custom layers for loading)
+    import reprolab.training.engine  # noqa: F401  (registers the custom layers for loading)
 
     return keras.saving.load_model(model_path).get_weights()
 

@@ -76,12 +76,12 @@ def test_model_rejects_images_of_the_wrong_size():
 
 
 def test_mixed_precision_computes_in_16_bits_and_keeps_float32_weights():
-    from reprolab import train
+    from reprolab.models.factory import build_model
 
     settings = {"model": {"name": "lecun1989", "activation": "tanh", "output_activation": "tanh", "dropout": 0.0},
                 "augment_shift_pixels": 0}
-    mixed = train.build_model({**settings, "precision": "mixed_bfloat16"}, (16, 16, 1), 10, seed=0)
+    mixed = build_model({**settings, "precision": "mixed_bfloat16"}, (16, 16, 1), 10, seed=0)
     assert keras.ops.convert_to_numpy(mixed(np.zeros((1, 16, 16, 1)))).dtype == keras.ops.convert_to_numpy(keras.ops.ones(1, "bfloat16")).dtype
     assert {weight.dtype for weight in mixed.weights} == {"float32"}
-    plain = train.build_model(settings, (16, 16, 1), 10, seed=0)
+    plain = build_model(settings, (16, 16, 1), 10, seed=0)
     assert plain.layers[-1].compute_dtype == "float32"

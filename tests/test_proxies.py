@@ -109,7 +109,7 @@ def test_every_proxy_scores_a_sampled_cnn_with_finite_values_that_depend_on_the_
         return model
 
     first, second = (proxies.score(build(seed), build(seed, "float64"), images, labels) for seed in (0, 1))
-    assert set(first) == set(ranking.config.PROXIES)
+    assert set(first) == set(ranking.PROXIES)
     assert all(np.isfinite(value) for value in first.values())
     assert first["params"] == second["params"] and first["flops"] == second["flops"]
     assert first["snip"] != second["snip"], "different init seeds give different weights"
@@ -144,7 +144,7 @@ def test_top_hits_is_the_share_of_the_best_found_by_the_proxy():
 def test_claims_are_judged_by_the_bootstrap_interval():
     generator = np.random.default_rng(0)
     accuracy = generator.normal(size=60)
-    scores = {name: generator.normal(size=60) for name in ranking.config.PROXIES}
+    scores = {name: generator.normal(size=60) for name in ranking.PROXIES}
     scores["params"] = accuracy + 0.1 * generator.normal(size=60)  # nearly the accuracy ranking
     scores["synflow"] = -accuracy  # the reverse ranking
     analysis = ranking.analyse(accuracy, {"0": scores})

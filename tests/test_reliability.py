@@ -26,17 +26,8 @@ def test_an_unwritable_output_is_a_one_line_error_naming_the_path(tmp_path, monk
     write_tiny_project(tmp_path)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "prepared").write_text("a file where a folder should be")
-    assert cli.main(["prepare", "--dataset", "digits"]) == 1
+    assert cli.main(["configure"]) == 0
+    assert cli.main(["run", "data/jobs/prepare-digits.json"]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("reprolab prepare: error: could not read or write") and "data/prepared" in error
+    assert error.startswith("reprolab run: error: could not read or write") and "data/prepared" in error
     assert "earlier outputs are unchanged" in error
-
-
-def test_stage_commands_refuse_jobs_params_yaml_does_not_declare(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    write_tiny_project(tmp_path)
-    assert cli.main(["train", "--study", "tiny", "--variant", "papr", "--seed", "0"]) == 1
-    error = capsys.readouterr().err
-    assert "declares no train job with variant 'papr' (did you mean 'paper'?); declared for study tiny:" in error
-    assert cli.main(["evaluate", "--study", "tiny", "--variant", "paper", "--seed", "7"]) == 1
-    assert "no evaluate job with seed '7'; declared for study tiny, variant paper: 0" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import yaml
 
 from reprolab import outcomes
 from reprolab.planning.graph import build_plan
+from reprolab.planning.paths import path
 from reprolab.reporting import changes, index, page, plots, provenance, stats, study, verdicts
 
 T_975_2 = 4.302652729911275  # the 97.5% quantile of Student's t with 2 degrees of freedom
@@ -88,23 +89,23 @@ def write_run(variant, seed, test_error, failure=None):
         predicted[:3] = (labels[:3] + 1) % 10
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (labels, predicted), 1)
-    folder = planning.path("model", **wildcards).rsplit("/", 1)[0]
+    folder = path("model", **wildcards).rsplit("/", 1)[0]
     os.makedirs(folder, exist_ok=True)
     status = "diverged" if diverged else "ok"
     config = {**PARAMS["studies"]["fixture"]["base"], "dataset": "digits"}
-    with open(planning.path("train_info", **wildcards), "w") as handle:
+    with open(path("train_info", **wildcards), "w") as handle:
         json.dump({"status": status, "diverged_epoch": 2 if diverged else None, "epochs_completed": 2 if diverged else 3,
                    "parameters": 9760, "macs": 63660, "wall_seconds": 10.0 + seed, "config": config,
                    "runtime": {"backend": "tensorflow", "device": "cpu", "machine": "fixture", "versions": {"keras": "3"}}}, handle)
-    with open(planning.path("metrics", **wildcards), "w") as handle:
+    with open(path("metrics", **wildcards), "w") as handle:
         json.dump({"status": status, "test_error_percent": test_error, "test_errors": misses(test_error), "test_examples": TEST_EXAMPLES, "train_error_percent": test_error / 10,
                    "confusion": confusion.tolist(), "dataset_sha256": "f" * 64}, handle)
-    with open(planning.path("history", **wildcards), "w") as handle:
+    with open(path("history", **wildcards), "w") as handle:
         handle.write("epoch,loss,train_error_percent,test_error_percent,learning_rate,seconds\n")
         for epoch in range(1, 4):
             loss = "nan" if diverged and epoch >= 2 else str(1.0 / epoch)
             handle.write(f"{epoch},{loss},{test_error / 10 + 3 - epoch},{test_error + 3 - epoch},0.03,1.0\n")
-    np.savez(planning.path("predictions", **wildcards), labels=labels, predicted=predicted, outputs=np.zeros((20, 10)))
+    np.savez(path("predictions", **wildcards), labels=labels, predicted=predicted, outputs=np.zeros((20, 10)))
 
 
 @pytest.fixture
@@ -114,11 +115,11 @@ def fixture_reports(tmp_path, monkeypatch):
     (tmp_path / "workflow" / "studies").mkdir(parents=True)
     (tmp_path / "workflow" / "studies" / "fixture.yaml").write_text(yaml.safe_dump(CARD))
     (tmp_path / "data" / "prepared").mkdir(parents=True)
-    np.savez(planning.path("prepared", dataset="digits"), x_test=np.linspace(-1, 1, 20 * 256).reshape(20, 16, 16, 1))
+    np.savez(path("prepared", dataset="digits"), x_test=np.linspace(-1, 1, 20 * 256).reshape(20, 16, 16, 1))
     for variant, errors in TEST_ERRORS.items():
         for seed, error in enumerate(errors):
             write_run(variant, seed, error, FAILED.get((variant, seed)))
-    plan = planning.build_plan("params.yaml")
+    plan = build_plan("params.yaml")
     plots.run_plot(plan, "fixture", "error_vs_epochs")
     study.run(plan, "fixture")
     index.run_index(plan)
@@ -256,9 +257,7 @@ def test_the_index_shows_each_studys_main_claim_with_its_numbers_and_links_that_
 def test_each_row_says_how_to_reproduce_it_and_the_card_words_sit_under_the_question(fixture_reports):
     readme = (fixture_reports / "reports/fixture/README.md").read_text()
     reproduce = {row[0]: row for row in table_rows(readme.split("## Reproduce a row")[1], "`")}
-    assert reproduce["`base`"][1] == "`snakemake --cores all data/runs/fixture/base/seed{0,1,2}/metrics.json`"
-    assert "`reprolab train --study fixture --variant base --seed 0 --threads 1`" in reproduce["`base`"][2]
-    assert "`reprolab evaluate --study fixture --variant base --seed N --threads 1`" in reproduce["`base`"][2]
+    assert reproduce["`base`"][1:3] == ["`snakemake --cores all data/runs/fixture/base`", "`reprolab run data/jobs/train-fixture-base.json`"]
     question = readme.index(CARD["question"])
     assert question < readme.index(CARD["notes"][0]) < readme.index(CARD["deviations"][0]) < readme.index("## Results")
 

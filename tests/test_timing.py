@@ -2,14 +2,14 @@
 augmentation and the blur at epoch boundaries (inside real Keras fits) and restarts the
 learning-rate schedule when the deficit ends."""
 
-import csv
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 
-from reprolab import train  # noqa: E402
+from reprolab.models.factory import build_model  # noqa: E402
+from reprolab.training import engine  # noqa: E402
 from reprolab.models.layers import Blur, RandomShift  # noqa: E402
 from reprolab.training.timing import in_window, layers_of  # noqa: E402
 
@@ -50,9 +50,9 @@ def fit(config, probe):
     generator = np.random.default_rng(0)
     data = {"x_train": generator.uniform(-1, 1, (64, 16, 16, 1)).astype("float32"), "y_train": np.arange(64) % 10}
     data["x_test"], data["y_test"] = data["x_train"][:16], data["y_train"][:16]
-    model = train.build_model(config, (16, 16, 1), train.CLASSES, 0)
-    trainer, arguments = train.compile_trainer(config, model, data, 0)
-    recorder = train.EpochRecorder(data, "test")
+    model = build_model(config, (16, 16, 1), engine.CLASSES, 0)
+    trainer, arguments = engine.compile_trainer(config, model, data, 0)
+    recorder = engine.EpochRecorder(data, "test")
     callbacks = arguments.pop("callbacks") + [probe, recorder]
     trainer.fit(**arguments, verbose=0, callbacks=callbacks)
     return recorder.rows

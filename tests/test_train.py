@@ -12,7 +12,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from reprolab import train  # noqa: E402
+from reprolab.models.factory import build_model  # noqa: E402
+from reprolab.training import engine  # noqa: E402
 from reprolab.training.per_example import PerExampleModel, as_one_batch  # noqa: E402
 
 
@@ -27,23 +28,23 @@ def config(**overrides):
 def test_per_example_loop_gives_the_weights_of_plain_fit(optimizer):
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, size=(24, 16, 16, 1)).astype("float32")
-    targets = train.targets_for("mse_pm1", rng.integers(0, 10, size=24), 10)
+    targets = engine.targets_for("mse_pm1", rng.integers(0, 10, size=24), 10)
     settings = config(optimizer=optimizer)
 
     keras.utils.set_random_seed(0)
-    plain = train.build_model(settings, (16, 16, 1), 10, seed=0)
-    plain.compile(optimizer=train.build_optimizer(settings, 24), loss=train.build_loss("mse_pm1"))
+    plain = build_model(settings, (16, 16, 1), 10, seed=0)
+    plain.compile(optimizer=engine.build_optimizer(settings, 24), loss=engine.build_loss("mse_pm1"))
     plain.fit(images, targets, batch_size=1, epochs=2, shuffle=False, verbose=0)
 
     keras.utils.set_random_seed(0)
-    model = train.build_model(settings, (16, 16, 1), 10, seed=0)
-    looped = PerExampleModel(model.inputs, model.outputs, example_loss=train.build_loss("mse_pm1"), shuffle=False, seed=0)
-    looped.compile(optimizer=train.build_optimizer(settings, 24))
+    model = build_model(settings, (16, 16, 1), 10, seed=0)
+    looped = PerExampleModel(model.inputs, model.outputs, example_loss=engine.build_loss("mse_pm1"), shuffle=False, seed=0)
+    looped.compile(optimizer=engine.build_optimizer(settings, 24))
     looped.fit(as_one_batch(images), as_one_batch(targets), batch_size=1, epochs=2, verbose=0)
 
     for expected, actual in zip(plain.get_weights(), model.get_weights()):
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
-    assert not np.allclose(model.get_weights()[0], train.build_model(settings, (16, 16, 1), 10, seed=0).get_weights()[0])
+    assert not np.allclose(model.get_weights()[0], build_model(settings, (16, 16, 1), 10, seed=0).get_weights()[0])
 
 
 def test_a_diverging_run_ends_cleanly_as_diverged(tmp_path):
@@ -54,7 +55,7 @@ def test_a_diverging_run_ends_cleanly_as_diverged(tmp_path):
                       optimizer={"name": "sgd", "learning_rate": 10.0}, epochs=5)
     keras.utils.set_random_seed(0)
     outputs = {kind: tmp_path / name for kind, name in (("model", "model.keras"), ("history", "history.csv"), ("train_info", "train.json"))}
-    record = train.train(settings, data, 0, outputs, tmp_path / "backup", "[test]")
+    record = engine.train(settings, data, 0, outputs, tmp_path / "backup", "[test]")
     assert record["status"] == "diverged" and record["diverged_epoch"] == record["epochs_completed"] < 5
     assert outputs["model"].exists() and outputs["history"].exists()
 
@@ -88,7 +89,6 @@ def test_seeds_trained_together_on_jax_end_as_each_would_alone(tmp_path, case, r
             weights = [keras.saving.load_model(folder / "model.keras").get_weights() for folder in (alone, together)]
             for expected, actual in zip(*weights):
                 np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
-    assert not (tmp_path / "together" / "seed0" / "backup").exists(), "finished runs drop their checkpoints"
 
 
 @pytest.mark.parametrize("form, expected", [("coupled", 0.72), ("decoupled", 0.81)])
@@ -98,7 +98,7 @@ def test_coupled_weight_decay_passes_through_momentum(form, expected):
     # (Keras' own: w -= lr * wd * w after the momentum step, which has no gradient to follow): 0.9, then 0.81.
     settings = {"optimizer": {"name": "sgd", "learning_rate": 1.0, "momentum": 0.9, "weight_decay": 0.1, "weight_decay_form": form},
                 "schedule": {"name": "constant"}}
-    optimizer = train.build_optimizer(settings, total_steps=2)
+    optimizer = engine.build_optimizer(settings, total_steps=2)
     weight = keras.Variable(np.ones((1,), "float32"))
     for _ in range(2):
         optimizer.apply([keras.ops.zeros((1,))], [weight])

@@ -7,7 +7,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from reprolab import train  # noqa: E402
+from reprolab.models.factory import build_model  # noqa: E402
+from reprolab.training import engine  # noqa: E402
 from reprolab.models import mlp  # noqa: E402
 from reprolab.training.optimizers import NoisySGD  # noqa: E402
 
@@ -54,8 +55,8 @@ def test_only_gradient_noise_moves_a_zero_initialised_net_off_its_symmetric_star
         config = {"loss": "cross_entropy", "epochs": 2, "batch_size": 32, "shuffle": True, "augment_shift_pixels": 0,
                   "model": {"name": "mlp", "depth": 5, "width": 20, "initialization": "zero"},
                   "optimizer": {"name": "sgd", "learning_rate": 0.1, "clip_norm": 10.0, **noise}, "schedule": {"name": "constant"}}
-        model = train.build_model(config, (16, 16, 1), train.CLASSES, 0)
-        trainer, arguments = train.compile_trainer(config, model, data, 0)
+        model = build_model(config, (16, 16, 1), engine.CLASSES, 0)
+        trainer, arguments = engine.compile_trainer(config, model, data, 0)
         arguments.pop("callbacks")
         trainer.fit(**arguments, verbose=0)
         spreads[name] = float(np.std(model.get_layer("hidden2").get_weights()[0]))

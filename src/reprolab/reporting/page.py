@@ -192,9 +192,9 @@ def reproduce_blocks(commands):
         document.heading(2, "Reproduce a row"),
         document.paragraph("From the repository root, after the README's install command, at the scale params.yaml sets: the "
                            "Snakemake target builds what the variant needs (the prepared data, a sweep it takes its value from) "
-                           "and trains and evaluates every seed (nothing that is current reruns); the `reprolab` commands are "
-                           "the variant's own jobs, to run one by hand once its inputs exist (`--seed N`: once per seed)."),
-        document.table(["variant", "Snakemake target", "jobs"],
+                           "and trains and evaluates every seed (nothing that is current reruns); the `reprolab run` command is "
+                           "the variant's own job, to run by hand once its inputs exist (`reprolab configure` writes its job file)."),
+        document.table(["variant", "Snakemake target", "job"],
                        [[f"`{variant}`", f"`{target}`", "; ".join(f"`{command}`" for command in jobs)] for variant, (target, jobs) in commands.items()]),
     ]
 

@@ -46,19 +46,10 @@ def draw_figures(study_name, study, runs, rows):
 
 
 def reproduce_commands(plan, study_name, study):
-    """Per variant: the Snakemake target of its seeds' metrics, and the train jobs the plan holds then its
-    evaluate job (one per seed: `--seed N` stands for each of the study's seeds)."""
-    seeds = study["seeds"]
-    seed = str(seeds[0]) if len(seeds) == 1 else "{" + ",".join(map(str, seeds)) + "}"
-    commands = {}
-    for variant in study["variants"]:
-        mine = [job for job in plan.jobs if job.wildcards.get("study") == study_name and job.wildcards.get("variant") == variant]
-        evaluate = next(job.command for job in mine if job.stage == "evaluate")
-        if len(seeds) > 1:
-            evaluate = evaluate.replace(f"--seed {seeds[0]}", "--seed N")
-        commands[variant] = (f"snakemake --cores all {path('metrics', study=study_name, variant=variant, seed=seed)}",
-                             [job.command for job in mine if job.stage == "train"] + [evaluate])
-    return commands
+    """Per variant: the Snakemake target of its runs, and the command of its train job (every seed
+    trained and evaluated)."""
+    return {variant: (f"snakemake --cores all {path('runs', study=study_name, variant=variant)}",
+                      [plan.job("train", study=study_name, variant=variant).command]) for variant in study["variants"]}
 
 
 def run(plan, study_name):
