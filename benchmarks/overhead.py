@@ -1,5 +1,5 @@
-"""Pipeline overhead: a no-op `snakemake --cores all` and a no-op `dvc status` on a finished
-pipeline, beside the same tools' no-op on a trivial one-rule / one-stage project, plus
+"""Pipeline overhead: a no-op `snakemake --cores all`, `snakemake -n`, `dvc status` and `dvc repro` on a
+finished pipeline, beside the same tools' no-op on a trivial one-rule / one-stage project, plus
 `reprolab plan`. `benchmarks/run.py` calls `measure`."""
 
 import statistics
@@ -40,6 +40,9 @@ def measure(repository, repeats):
         return [
             ("no-op `snakemake --cores all`", seconds("snakemake --cores all -q", repository, repeats),
              seconds("snakemake --cores all -q", trivial, repeats)),
+            ("no-op `snakemake -n --cores all`", seconds("snakemake -n --cores all -q", repository, repeats),
+             seconds("snakemake -n --cores all -q", trivial, repeats)),
             ("no-op `dvc status`", seconds("dvc status", repository, repeats), seconds("dvc status", trivial, repeats)),
+            ("no-op `dvc repro`", seconds("dvc repro", repository, repeats), seconds("dvc repro", trivial, repeats)),
             ("`reprolab plan`", seconds("reprolab plan", repository, repeats), None),
         ]

@@ -23,7 +23,7 @@ from pathlib import Path
 import overhead
 
 from reprolab.atomic import write_text
-from reprolab.plan import build_plan
+from reprolab.planning.graph import build_plan
 
 HERE = Path(__file__).resolve().parent
 BACKENDS = ("tensorflow", "jax", "torch")

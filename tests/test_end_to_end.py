@@ -82,20 +82,18 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     untouched = run_records(repo, "paper")
     assert "Running stage" not in run("dvc repro", repo).stdout
 
-    # One variant's epochs change: only its train/evaluate stages and the study report are stale.
+    # One variant's epochs change: DVC sees params.yaml change, reruns configure, and then only what
+    # reads a changed job file: that variant's train job and the study report (the index if a verdict moved).
     edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=3))
-    assert stage_status(repo) == {"train-tiny-adamw-0", "train-tiny-adamw-1", "evaluate-tiny-adamw-0", "evaluate-tiny-adamw-1", "report-tiny"}
-    output = run("dvc repro", repo).stdout
-    assert "Running stage 'train-tiny-adamw-0'" in output and "Running stage 'train-tiny-paper-0'" not in output
+    assert stage_status(repo) == {"configure"}
+    assert ran_stages(run("dvc repro", repo).stdout) - {"index"} == {"configure", "train-tiny-adamw", "report-tiny"}
     assert run_records(repo, "paper") == untouched
     assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["epochs_completed"] == 3
     assert UP_TO_DATE in run("dvc status", repo).stdout
 
     # Snakemake reruns on a param value change too, with the same granularity.
     edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=1))
-    assert planned_jobs(repo) == {("train", "study=tiny, variant=adamw, seed=0"), ("train", "study=tiny, variant=adamw, seed=1"),
-                                  ("evaluate", "study=tiny, variant=adamw, seed=0"), ("evaluate", "study=tiny, variant=adamw, seed=1"),
-                                  ("report", "study=tiny"), ("index", ""), ("all", "")}
+    assert planned_jobs(repo) == {("train", "study=tiny, variant=adamw"), ("report", "study=tiny"), ("index", ""), ("all", "")}
     run("snakemake --cores 2", repo)
     assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["epochs_completed"] == 1
     assert run_records(repo, "paper") == untouched
@@ -117,6 +115,11 @@ def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
     assert run_records(repo, "paper") == untouched
 
 
+def ran_stages(output):
+    """The stages a `dvc repro` output says it ran."""
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
 def collapse_run(repo, variant, seed):
     """Rewrites one run's metrics as a run that answers one digit for every image."""
     metrics_path = repo / "data" / "runs" / "tiny" / variant / f"seed{seed}" / "metrics.json"
@@ -132,7 +135,7 @@ def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experime
     run("git add -A && git commit -qm baseline", repo)
     committed = run("git log -1 --format=%h", repo).stdout.strip()
     collapse_run(repo, "adamw", 1)
-    run("snakemake --cores 2", repo)  # the report reads the changed run
+    run("snakemake --cores 2 --forcerun report", repo)  # the report reads the changed run
     changes = (repo / "reports" / "tiny" / "README.md").read_text().split("## Changes since the committed report")[1]
     assert f"as committed in `{committed}`" in changes and "`adamw`: failed runs 0/2 → 1/2" in changes
     diff = json.loads(run("dvc metrics diff --json", repo).stdout)["reports/tiny/metrics.json"]
@@ -163,17 +166,16 @@ def test_full_scale_is_selected_by_one_params_key(tiny_repo):
     # Through Snakemake, from the same key.
     run("git checkout -q -- .", repo)  # back to scale: default
     edit_params(repo, lambda params: params.update(scale="full"))
-    run("snakemake --cores 2 --forcerun train data/runs/tiny/paper/seed1/train.json", repo)
+    run("snakemake --cores 2", repo)
     assert json.loads((repo / "data/runs/tiny/paper/seed1/train.json").read_text())["epochs_completed"] == 3
 
 
 def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
     pytest.importorskip("jax", reason="the JAX backend test needs jax (pip install -e '.[test]' installs it)")
     repo = tiny_repo
-    run("reprolab prepare --dataset digits", repo)
+    run("reprolab configure && reprolab run data/jobs/prepare-digits.json", repo)
     for variant in ("paper", "adamw"):  # per-example SGD (lax.scan) and mini-batches (plain fit)
-        for stage in ("train", "evaluate"):
-            run(f"reprolab {stage} --study tiny --variant {variant} --seed 0", repo, env={**os.environ, "KERAS_BACKEND": "jax"})
+        run(f"reprolab run data/jobs/train-tiny-{variant}.json", repo, env={**os.environ, "KERAS_BACKEND": "jax"})
         train_info = json.loads((repo / f"data/runs/tiny/{variant}/seed0/train.json").read_text())
         assert train_info["runtime"]["backend"] == "jax" and train_info["status"] == "ok"
         history = (repo / f"data/runs/tiny/{variant}/seed0/history.csv").read_text().splitlines()
@@ -181,19 +183,19 @@ def test_the_same_code_trains_on_the_jax_backend(tiny_repo):
         assert json.loads((repo / f"data/runs/tiny/{variant}/seed0/metrics.json").read_text())["test_examples"] == 100
 
 
-def test_seeds_at_once_trains_each_variant_in_one_job_with_the_results_of_one_job_a_seed(tiny_repo):
+def test_seeds_at_once_vmap_ends_as_the_seeds_trained_in_turn(tiny_repo):
     pytest.importorskip("jax", reason="seeds train vmapped on the JAX backend (pip install -e '.[test]' installs jax)")
     repo, on_jax = tiny_repo, {**os.environ, "KERAS_BACKEND": "jax"}
     run("snakemake --cores 2", repo, env=on_jax)
-    one_job_a_seed = {path: json.loads(path.read_text()) for path in repo.glob("data/runs/tiny/*/seed*/metrics.json")}
+    in_turn = {path: json.loads(path.read_text()) for path in repo.glob("data/runs/tiny/*/seed*/metrics.json")}
 
     edit_params(repo, lambda params: params.update(seeds_at_once="vmap"))
-    trains = {job for job in planned_jobs(repo) if job[0].startswith("train")}
-    assert trains == {("train_tiny", "variant=paper"), ("train_tiny", "variant=adamw")}
+    trains = {job for job in planned_jobs(repo) if job[0] == "train"}
+    assert trains == {("train", "study=tiny, variant=paper"), ("train", "study=tiny, variant=adamw")}
     run("snakemake --cores 2", repo, env=on_jax)
     assert stage_status(repo) == set()
-    assert len(one_job_a_seed) == 4
-    for path, alone in one_job_a_seed.items():
+    assert len(in_turn) == 4
+    for path, alone in in_turn.items():
         together = json.loads(path.read_text())
         for key in ("confusion", "test_errors", "train_errors", "status"):
             assert together[key] == alone[key], (path, key)
@@ -201,18 +203,17 @@ def test_seeds_at_once_trains_each_variant_in_one_job_with_the_results_of_one_jo
         record = json.loads((path.parent / "train.json").read_text())
         method = "vmap" if record["config"]["batch_size"] == 1 else "in_turn"
         assert record["seeds_at_once"] == {"seeds": [0, 1], "method": method}
-    wrong_seed = run("reprolab train --study tiny --variant paper --seed 0", repo, check=False)
-    assert wrong_seed.returncode == 1 and "--seeds 0 1" in wrong_seed.stderr
 
 
 def test_seeds_trained_in_turn_in_one_process_equal_their_own_jobs_byte_for_byte(tiny_repo):
-    """seeds_at_once: in_turn trains a variant's seeds one after another in one process: the second
-    must not inherit anything from the first (names, random state)."""
+    """A variant's job trains its seeds one after another in one process: the second must not
+    inherit anything from the first (names, random state)."""
     repo = tiny_repo
-    run("reprolab prepare --dataset digits && reprolab train --study tiny --variant adamw --seed 1", repo)
+    edit_params(repo, lambda params: params["studies"]["tiny"].update(seeds=[1]))
+    run("reprolab configure && reprolab run data/jobs/prepare-digits.json && reprolab run data/jobs/train-tiny-adamw.json", repo)
     alone = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
-    edit_params(repo, lambda params: params.update(seeds_at_once="in_turn"))
-    run("reprolab sync && reprolab train --study tiny --variant adamw --seeds 0 1", repo)
+    edit_params(repo, lambda params: params["studies"]["tiny"].update(seeds=[0, 1]))
+    run("reprolab configure && reprolab run data/jobs/train-tiny-adamw.json", repo)
     in_turn = keras_weights(repo / "data/runs/tiny/adamw/seed1/model.keras")
     assert json.loads((repo / "data/runs/tiny/adamw/seed1/train.json").read_text())["seeds_at_once"]["method"] == "in_turn"
     assert len(in_turn) == len(alone) and all(numpy.array_equal(mine, theirs) for mine, theirs in zip(in_turn, alone))
@@ -221,9 +222,9 @@ def test_seeds_trained_in_turn_in_one_process_equal_their_own_jobs_byte_for_byte
 def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrupted_one(tiny_repo):
     repo = tiny_repo
     edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=40))
-    run("reprolab sync && reprolab prepare --dataset digits", repo)
-    command = "reprolab train --study tiny --variant adamw --seed 0".split()
-    checkpoint = repo / "data/runs/tiny/adamw/seed0/backup/checkpoint.npz"
+    run("reprolab configure && reprolab run data/jobs/prepare-digits.json", repo)
+    command = "reprolab run data/jobs/train-tiny-adamw.json".split()
+    checkpoint = repo / "data/checkpoints/tiny/adamw/seed0/checkpoint.npz"
     training = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: checkpoint.exists() or training.poll() is not None)
     time.sleep(1.0)
@@ -233,11 +234,25 @@ def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrup
     resumed = run(command, repo).stdout
     assert "resuming from" in resumed and "epochs_completed 40" in resumed
     resumed_history = (repo / "data/runs/tiny/adamw/seed0/history.csv").read_text()
-    assert not checkpoint.parent.exists(), "a finished run removes its checkpoints"
+    assert not (repo / "data/checkpoints/tiny/adamw").exists(), "a finished job removes its checkpoints"
 
     run(command, repo)  # the same run, uninterrupted
     straight_history = (repo / "data/runs/tiny/adamw/seed0/history.csv").read_text()
     assert without_timings(resumed_history) == without_timings(straight_history)
+
+
+def test_a_job_killed_after_a_seed_finished_does_not_train_that_seed_again(tiny_repo):
+    repo = tiny_repo
+    edit_params(repo, lambda params: params["studies"]["tiny"]["variants"]["adamw"].update(epochs=40))
+    run("reprolab configure && reprolab run data/jobs/prepare-digits.json", repo)
+    command = "reprolab run data/jobs/train-tiny-adamw.json".split()
+    training = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: (repo / "data/checkpoints/tiny/adamw/seed1/checkpoint.npz").exists(), seconds=300)
+    training.send_signal(signal.SIGKILL)
+    training.wait()
+    resumed = run(command, repo).stdout
+    assert "resuming from data/checkpoints/tiny/adamw/seed0/checkpoint.npz after epoch 40" in resumed
+    assert json.loads((repo / "data/runs/tiny/adamw/seed0/train.json").read_text())["resumed_after_epoch"] == 40
 
 
 def without_timings(history):
@@ -247,14 +262,24 @@ def without_timings(history):
 
 def test_the_same_seed_twice_gives_byte_identical_metrics(tiny_repo):
     repo = tiny_repo
-    run("reprolab prepare --dataset digits", repo)
+    run("reprolab configure && reprolab run data/jobs/prepare-digits.json", repo)
     metrics = []
     for _ in range(2):
-        for stage in ("train", "evaluate"):
-            run(f"reprolab {stage} --study tiny --variant adamw --seed 1", repo)
+        run("reprolab run data/jobs/train-tiny-adamw.json", repo)
         metrics.append((repo / "data/runs/tiny/adamw/seed1/metrics.json").read_bytes())
     assert metrics[0] == metrics[1]
     assert b"seconds" not in metrics[0], "timings live in train.json, not in metrics.json"
+
+
+def test_a_job_reads_its_job_file_and_not_params_yaml(tiny_repo):
+    """The plan hands each job its settings: with params.yaml unreadable, jobs still run (a job that
+    rebuilt the plan would fail to read it)."""
+    repo = tiny_repo
+    run("reprolab configure", repo)
+    (repo / "params.yaml").chmod(0)
+    (repo / "params.yaml").rename(repo / "params.yaml.hidden")
+    run("reprolab run data/jobs/prepare-digits.json && reprolab run data/jobs/train-tiny-paper.json", repo)
+    assert json.loads((repo / "data/runs/tiny/paper/seed1/metrics.json").read_text())["test_examples"] == 100
 
 
 def snakemake_children(process):
@@ -283,19 +308,19 @@ def test_a_job_killed_by_sigkill_resumes_from_its_checkpoint_when_snakemake_reru
     edit_params(repo, lambda params: params["studies"]["tiny"]["base"].update(epochs=30))
     run("reprolab sync", repo)
     snakemake = start_snakemake(repo)
-    checkpoint = repo / "data/runs/tiny/paper/seed0/backup/checkpoint.npz"
-    assert wait_for(checkpoint.exists), "the paper seed 0 job should checkpoint its first epoch"
+    checkpoint = repo / "data/checkpoints/tiny/paper/seed0/checkpoint.npz"
+    assert wait_for(checkpoint.exists), "the paper job should checkpoint seed 0's first epoch"
     time.sleep(1.0)
     for child in snakemake_children(snakemake):  # as an out-of-memory kill would
-        if "--variant paper --seed 0" in " ".join(child.cmdline()):
+        if "train-tiny-paper.json" in " ".join(child.cmdline()):
             child.kill()
     assert snakemake.wait(timeout=300) != 0
     assert not (repo / "data/runs/tiny/paper/seed0/model.keras").exists()
 
     run("snakemake --cores 2", repo)
-    log = (repo / "logs/train/tiny-paper-0.log").read_text()
+    log = (repo / "logs/train/tiny-paper.log").read_text()
     resumed_after = int(log.split("resuming from")[1].split("after epoch")[1].split()[0])
-    assert resumed_after >= 1 and "epoch 1:" not in log, "the rerun continued after the saved epoch"
+    assert resumed_after >= 1 and "[tiny/paper/seed0] epoch 1:" not in log, "the rerun continued after the saved epoch"
     train_info = json.loads((repo / "data/runs/tiny/paper/seed0/train.json").read_text())
     assert train_info["epochs_completed"] == 30 and train_info["resumed_after_epoch"] == resumed_after
     assert UP_TO_DATE in run("dvc status", repo).stdout
@@ -335,8 +360,8 @@ def test_a_partial_run_beside_reports_without_their_runs_still_records_its_stage
     repo = tiny_repo
     run("snakemake --cores 2", repo)
     run("git add -A && git commit -qm results && rm -rf data/runs .snakemake", repo)
-    run("snakemake --cores 2 data/runs/tiny/paper/seed0/metrics.json", repo)
-    assert not stage_status(repo) & {"train-tiny-paper-0", "evaluate-tiny-paper-0"}
+    run("snakemake --cores 2 data/runs/tiny/paper", repo)
+    assert "train-tiny-paper" not in stage_status(repo)
 
 
 def test_a_diverging_variant_is_reported_and_the_pipeline_finishes(tiny_repo):
@@ -382,9 +407,8 @@ def test_a_sweep_picks_on_validation_and_feeds_the_variant_that_takes_the_pick(t
 
     # Snakemake: a new value trains that point only, then picks again and retrains what takes the pick.
     edit_params(repo, add_sweep([0.0003, 0.01, 0.003]))
-    assert planned_jobs(repo) == {("train", "study=tiny, variant=rate_0_003, seed=0"), ("evaluate", "study=tiny, variant=rate_0_003, seed=0"),
-                                  ("pick", "study=tiny, sweep=rate"), ("train", "study=tiny, variant=tuned, seed=0"),
-                                  ("evaluate", "study=tiny, variant=tuned, seed=0"), ("report", "study=tiny"), ("index", ""), ("all", "")}
+    assert planned_jobs(repo) == {("train", "study=tiny, variant=rate_0_003"), ("pick", "study=tiny, sweep=rate"),
+                                  ("train", "study=tiny, variant=tuned"), ("report", "study=tiny"), ("index", ""), ("all", "")}
     run("snakemake --cores 2", repo)
     assert run_records(repo, "rate_0_0003") == points
     assert UP_TO_DATE in run("dvc status", repo).stdout
@@ -393,9 +417,8 @@ def test_a_sweep_picks_on_validation_and_feeds_the_variant_that_takes_the_pick(t
     edit_params(repo, add_sweep([0.0003, 0.01, 0.001]))
     run("dvc repro", repo, check=False)
     output = run("dvc repro", repo).stdout
-    for stage in ("train-tiny-rate_0_001-0", "pick-tiny-rate", "train-tiny-tuned-0", "report-tiny"):
-        assert f"Running stage '{stage}'" in output
-    assert "Running stage 'train-tiny-rate_0_0003-0'" not in output and run_records(repo, "rate_0_0003") == points
+    assert ran_stages(output) - {"index"} == {"configure", "train-tiny-rate_0_001", "pick-tiny-rate", "train-tiny-tuned", "report-tiny"}
+    assert run_records(repo, "rate_0_0003") == points
     assert len(json.loads((repo / "data/runs/tiny/sweeps/rate.json").read_text())["points"]) == 3
 
 
@@ -420,13 +443,13 @@ def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orch
     edit_params(repo, add_mlp_variant)
     run("snakemake --cores 2", repo)
     assert stage_status(repo) == set() and stale_in_snakemake(repo) == set()
-    runs = {variant: [f"{stage}-tiny-{variant}-{seed}" for stage in ("train", "evaluate") for seed in (0, 1)] for variant in ("paper", "adamw", "mlp")}
+    runs = {variant: {f"train-tiny-{variant}"} for variant in ("paper", "adamw", "mlp")}
     reports = {"report-tiny", "index"}
     # per change: the stages that run the changed file (what `dvc status` lists), and what `snakemake -n`
     # lists: those and the stages downstream of them, which rerun once their inputs change
     cases = [("src/reprolab/reporting/page.py", reports, set()),  # a report module: the reports, no training
-             ("src/reprolab/models/mlp.py", set(runs["mlp"]), reports),  # a model: the variants that build it
-             ("src/reprolab/train.py", {name for names in runs.values() for name in names}, reports)]  # the engine: every run
+             ("src/reprolab/models/mlp.py", runs["mlp"], reports),  # a model: the variants that build it
+             ("src/reprolab/training/engine.py", {name for names in runs.values() for name in names}, reports)]  # the engine: every run
     for changed, running_it, downstream in cases:
         with open(repo / changed, "a") as handle:
             handle.write("# a one-line change\n")
@@ -434,6 +457,6 @@ def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orch
         assert stale_in_snakemake(repo) == running_it | downstream, changed
         if changed != cases[-1][0]:
             run("snakemake --cores 2", repo)
-    run("reprolab report --study tiny", repo)  # the runs as they are, after the engine changed under them
+    run("reprolab run data/jobs/report-tiny.json", repo)  # the runs as they are, after the engine changed under them
     provenance = (repo / "reports" / "tiny" / "README.md").read_text().split("## Provenance")[1]
     assert "training code: `RUNS MADE BY OTHER CODE: 6 runs" in provenance

@@ -108,7 +108,7 @@ def test_coupled_weight_decay_passes_through_momentum(form, expected):
 def test_a_run_records_its_cpu_and_runs_with_portable_kernels():
     """Round-off depends on the kernels oneDNN picks by instruction set: every job pins them (unless
     the user set the variables) and train.json records the CPU model, its flags and the settings."""
-    code = ("import json, os; from reprolab import runtime; runtime.configure(1, 0); "
+    code = ("import json, os; from reprolab.training import runtime; runtime.configure(1, 0); "
             "print(json.dumps([runtime.describe(), os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['ONEDNN_MAX_CPU_ISA']]))")
     from reprolab.training import runtime
 

@@ -32,7 +32,7 @@ def score(model, loss_name, images, labels):
     }, predicted, outputs
 
 
-def run(plan, study, variant, seed):
+def run(study, variant, seed):
     """The `evaluate` stage: loads the model in Keras' safe mode and writes metrics and predictions."""
     wildcards = {"study": study, "variant": variant, "seed": seed}
     train_info = json.loads(Path(path("train_info", **wildcards)).read_text())

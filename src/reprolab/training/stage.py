@@ -3,6 +3,7 @@ trained model evaluated, then the seeds' checkpoints dropped; all in one process
 (Keras, the data) is paid once per variant rather than once per seed and step."""
 
 import shutil
+from pathlib import Path
 
 from reprolab.planning.paths import path
 from reprolab.training import engine, evaluate
@@ -15,6 +16,5 @@ def run(job):
     results = []
     for seed, record in zip(job["settings"]["seeds"], records):
         results.append({"seed": seed, **record, **evaluate.run(study, variant, seed)})
-    for seed in job["settings"]["seeds"]:
-        shutil.rmtree(path("checkpoint", study=study, variant=variant, seed=seed), ignore_errors=True)
+    shutil.rmtree(Path(path("checkpoint", study=study, variant=variant, seed=0)).parent, ignore_errors=True)
     return results
