@@ -184,3 +184,13 @@ def test_every_module_is_tracked_by_some_stage():
     modules = {path.relative_to(source).as_posix() for path in source.rglob("*.py")}
     assert tracked <= modules, f"CODE names files that do not exist: {sorted(tracked - modules)}"
     assert modules - tracked == untracked, "a new module must be listed in planning/code.py's CODE"
+
+
+def test_dvc_lock_loses_the_entries_of_stages_the_graph_no_longer_has(tmp_path):
+    from reprolab import lock
+
+    plan = tiny_plan(tmp_path)
+    entry = {"cmd": "reprolab run x", "outs": [{"path": "x", "hash": "md5", "md5": "0" * 32}]}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train-tiny-paper": entry, "evaluate-tiny-paper-0": entry}}))
+    assert lock.prune_removed_stages(plan, tmp_path) == 1
+    assert list(yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]) == ["train-tiny-paper"]
