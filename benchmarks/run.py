@@ -3,7 +3,7 @@ on every installed Keras backend (per-example SGD, mini-batch throughput, and on
 trained together against one alone), pipeline overhead
 beside the bare tools, and, with --pipeline, the whole default pipeline's wall time.
 
-    python benchmarks/run.py --pipeline                          # the committed figures (~20 min on 2 cores)
+    python benchmarks/run.py --pipeline                          # the committed figures (the pipeline: ~45 min on 2 cores)
     python benchmarks/run.py --tiny --repo DIR --output FILE     # a smoke run on a tiny project (the tests)
 
 Needs the prepared USPS set (any `snakemake` run makes it) unless --tiny.

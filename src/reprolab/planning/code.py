@@ -11,9 +11,10 @@ TRAINING = tuple(f"training/{name}.py" for name in (
     "checkpoint", "engine", "evaluate", "optimizers", "per_example", "runtime", "seeds_at_once", "stage", "timing"))
 ENGINE = ("atomic.py", "data.py", "environment.py", "outcomes.py", "sweeps.py", "planning/jobs.py", "planning/paths.py",
           "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py") + TRAINING
-REPORTING = ("atomic.py", "outcomes.py", "sweeps.py") + tuple(f"reporting/{name}.py" for name in (
-    "changes", "document", "figures", "index", "page", "plots", "provenance", "ranking", "stats", "study", "summary", "tables", "verdicts"))
 PLANNING = tuple(f"planning/{name}.py" for name in ("checks", "code", "dvc_yaml", "graph", "jobs", "loading", "paths", "variants"))
+# A report, plot or index job rebuilds the plan (a page shows the graph's commands) and reads the lock.
+REPORTING = ("atomic.py", "environment.py", "outcomes.py", "sweeps.py") + PLANNING + tuple(f"reporting/{name}.py" for name in (
+    "changes", "document", "figures", "index", "page", "plots", "provenance", "ranking", "stats", "study", "summary", "tables", "verdicts"))
 CODE = {
     "configure": ("atomic.py",) + PLANNING,
     "prepare": ("atomic.py", "data.py", "planning/jobs.py", "planning/paths.py"),
