@@ -13,9 +13,13 @@ from reprolab.planning import code, dvc_yaml, jobs
 from reprolab.planning.graph import build_plan
 
 
-def test_committed_dvc_yaml_is_generated_from_params_yaml(monkeypatch):
+def test_committed_dvc_yaml_and_job_files_are_generated_from_params_yaml(monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert (ROOT / "dvc.yaml").read_text() == dvc_yaml.render_dvc_yaml(build_plan("params.yaml")), "run `reprolab sync` and commit dvc.yaml"
+    plan = build_plan("params.yaml")
+    assert (ROOT / "dvc.yaml").read_text() == dvc_yaml.render_dvc_yaml(plan), "run `reprolab sync` and commit dvc.yaml"
+    committed = subprocess.run(["git", "ls-files", jobs.JOBS_FOLDER], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(committed) == sorted(job.job_file for job in plan.jobs), "run `reprolab configure` and commit data/jobs/"
+    assert all((ROOT / job.job_file).read_text() == jobs.render(plan, job) for job in plan.jobs)
 
 
 def test_each_variant_is_one_train_job_writing_every_seeds_run_into_its_directory():
