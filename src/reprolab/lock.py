@@ -5,7 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from reprolab.planning.dvc_yaml import CONFIGURE, stage_names
+from reprolab.planning.dvc_yaml import dvc_stages, stage_names
 
 LOCK = "dvc.lock"
 
@@ -16,9 +16,10 @@ def stale_finished_stages(plan):
     without the runs they were made from, and DVC cannot record a stage with a missing dependency."""
     status = subprocess.run(["dvc", "status", "--json"], check=True, capture_output=True, text=True).stdout
     changed = set(json.loads(status or "{}"))
-    stages = [(CONFIGURE, plan.configure_inputs(), [job.job_file for job in plan.jobs])]
-    stages += [(job.name, job.dependencies, list(job.outputs.values())) for job in plan.jobs]
-    return [name for name, inputs, outputs in stages if name in changed and all(Path(file).exists() for file in [*inputs, *outputs])]
+    stages = dvc_stages(plan)["stages"]
+    return [name for name, stage in stages.items()
+            if name in changed and all(Path(file).exists() for file in stage["deps"] + [next(iter(out)) if isinstance(out, dict) else out
+                                                                                          for out in stage["outs"] + stage.get("metrics", [])])]
 
 
 def prune_removed_stages(plan, root="."):
