@@ -36,6 +36,12 @@ def test_variant_is_base_then_ancestors_then_itself():
     assert augment["augment_shift_pixels"] == 1 and augment["dataset"] == "usps"
 
 
+def test_a_variant_naming_another_network_replaces_the_model_block_instead_of_merging(params):
+    params["studies"]["tiny"]["variants"]["logistic"] = {"model": {"name": "logistic"}}
+    assert variants.resolve_variant(params, "tiny", "logistic")["model"] == {"name": "logistic"}
+    assert variants.resolve_variant(params, "tiny", "adamw")["model"]["name"] == "lecun1989", "a block without a name still merges"
+
+
 def test_full_scale_applies_the_overlay(params):
     assert variants.resolve_variant(params, "tiny", "paper")["epochs"] == 2
     params["scale"] = "full"
@@ -150,6 +156,15 @@ BAD_PARAMS = [
      "timing.reset_learning_rate restarts a decaying schedule when the blur ends"),
     ("gradient noise on AdamW", lambda p: p["studies"]["tiny"]["variants"]["adamw"]["optimizer"].update(gradient_noise={"eta": 0.01}),
      "optimizer.gradient_noise is implemented for plain SGD (with momentum)"),
+    ("LSTM variations on a GRU", lambda p: (p["studies"]["tiny"]["base"].update(model={
+        "name": "recurrent", "cell": "gru", "units": 4, "bidirectional": False, "readout": "last", "recurrent_dropout": 0.0,
+        "state_dropout": 0.0, "zoneout_cell": 0.5, "zoneout_hidden": 0.0, "normalization": "none"}),
+        [variant.pop("model", None) for variant in p["studies"]["tiny"]["variants"].values() if variant]),
+     "model.zoneout_cell are implemented for a one-directional LSTM without recurrent_dropout"),
+    ("time steps shuffled on images", lambda p: p["datasets"]["digits"].update(shuffle_seq=True),
+     "datasets.digits.shuffle_seq: only source mnist1d has time steps to permute; remove it"),
+    ("a variant on an undeclared dataset", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(dataset="cifar"),
+     "studies.tiny.variants.adamw.dataset: unknown dataset 'cifar'; declared datasets: digits"),
     ("extends cycle", lambda p: (p["studies"]["tiny"]["variants"]["adamw"].update(extends="paper"),
                                  p["studies"]["tiny"]["variants"].update(paper={"extends": "adamw"})),
      "`extends` forms a cycle"),

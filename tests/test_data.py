@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from reprolab import data
@@ -91,3 +92,42 @@ def test_the_validation_split_is_a_fixed_disjoint_part_of_the_training_set(tmp_p
         assert sum(meta["class_counts"]["validation"]) == 200
         assert len(data.training_split(arrays, hold_out_validation=False)["y_train"]) == 1297
     assert (first[0] == second[0]).all(), "the held-out examples are the same in every preparation"
+
+
+@pytest.fixture(scope="module")
+def mnist1d():
+    """MNIST-1D as generated, and with shuffle_seq, once for the module."""
+    return {shuffled: data.load_mnist1d(None, {"source": "mnist1d", "shuffle_seq": shuffled}) for shuffled in (False, True)}
+
+
+def test_mnist1d_is_generated_deterministically_with_the_recorded_sha256_sizes_and_classes(mnist1d):
+    (x_train, y_train, x_test, y_test), hashes = mnist1d[False]
+    again, again_hashes = data.load_mnist1d(None, {"source": "mnist1d"})
+    assert hashes == again_hashes == {"mnist1d.make_dataset": data.MNIST1D_SHA256[False]}
+    for array, repeated in zip((x_train, y_train, x_test, y_test), again):
+        np.testing.assert_array_equal(array, repeated)
+    assert x_train.shape == (4000, 40, 1) and x_test.shape == (1000, 40, 1) and x_train.dtype == np.float32
+    counts = np.bincount(np.concatenate([y_train, y_test]), minlength=10)
+    assert counts.tolist() == [500] * 10, "make_dataset draws 500 sequences of each digit"
+    assert 350 <= np.bincount(y_train).min() and np.bincount(y_train).max() <= 450
+
+
+def test_mnist1d_shuffle_seq_permutes_the_time_steps_the_same_way_for_every_example(mnist1d):
+    (x_train, y_train, x_test, y_test), _ = mnist1d[False]
+    (shuffled_train, shuffled_labels, shuffled_test, _), hashes = mnist1d[True]
+    assert hashes == {"mnist1d.make_dataset": data.MNIST1D_SHA256[True]}
+    np.testing.assert_array_equal(shuffled_labels, y_train)
+    every = np.concatenate([x_train, x_test])[..., 0]
+    shuffled = np.concatenate([shuffled_train, shuffled_test])[..., 0]
+    # each shuffled step equals exactly one original step over all 5000 sequences: one permutation for all
+    matches = (shuffled[:, :, None] == every[:, None, :]).all(axis=0)
+    assert (matches.sum(axis=1) == 1).all()
+    permutation = matches.argmax(axis=1)
+    assert sorted(permutation) == list(range(40)) and (permutation != np.arange(40)).any()
+
+
+def test_mnist1d_that_does_not_match_its_recorded_sha256_is_refused(monkeypatch):
+    monkeypatch.setitem(data.MNIST1D_SHA256, False, "0" * 64)
+    with pytest.raises(data.DataError, match="0{64}") as error:
+        data.load_mnist1d(None, {"source": "mnist1d"})
+    assert "pinned mnist1d" in str(error.value)

@@ -460,3 +460,29 @@ def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orch
     run("reprolab run data/jobs/report-tiny.json", repo)  # the runs as they are, after the engine changed under them
     provenance = (repo / "reports" / "tiny" / "README.md").read_text().split("## Provenance")[1]
     assert "training code: `RUNS MADE BY OTHER CODE: 6 runs" in provenance
+
+
+def test_a_recurrent_variant_on_generated_sequences_trains_under_both_orchestrators(tiny_repo):
+    repo = tiny_repo
+
+    def add_sequences(params):
+        params["datasets"]["sequences"] = {"source": "mnist1d", "train_size": 200, "test_size": 100}
+        params["studies"]["tiny"]["variants"]["lstm_zoneout"] = {  # its model block replaces the base's lecun1989 block
+            "dataset": "sequences", "loss": "cross_entropy", "batch_size": 20, "epochs": 2,
+            "model": {"name": "recurrent", "cell": "lstm", "units": 4, "bidirectional": False, "readout": "last", "recurrent_dropout": 0.0,
+                      "state_dropout": 0.0, "zoneout_cell": 0.5, "zoneout_hidden": 0.05, "normalization": "layernorm"},
+            "optimizer": {"name": "adamw", "learning_rate": 1.0e-2, "weight_decay": 0.0}}
+
+    edit_params(repo, add_sequences)
+    assert run("dvc repro train-tiny-lstm_zoneout", repo, check=False).returncode != 0, "the first call regenerates dvc.yaml"
+    assert ran_stages(run("dvc repro train-tiny-lstm_zoneout", repo).stdout) == {"configure", "prepare-sequences", "train-tiny-lstm_zoneout"}
+    runs = repo / "data/runs/tiny/lstm_zoneout"
+    by_dvc = {seed: (runs / f"seed{seed}/metrics.json").read_text() for seed in (0, 1)}
+    train_info = json.loads((runs / "seed0/train.json").read_text())
+    assert train_info["status"] == "ok" and train_info["config"]["dataset"] == "sequences"
+    assert train_info["config"]["model"]["name"] == "recurrent" and "activation" not in train_info["config"]["model"]
+    assert json.loads(by_dvc[0])["test_examples"] == 100
+
+    run(f"rm -rf {runs}", repo)
+    run("snakemake --cores 2 data/runs/tiny/lstm_zoneout", repo)
+    assert {seed: (runs / f"seed{seed}/metrics.json").read_text() for seed in (0, 1)} == by_dvc, "the same seeds give the same metrics"

@@ -10,6 +10,7 @@ import yaml
 from conftest import ROOT, TINY_PARAMS, run, write_tiny_project
 
 from reprolab.planning import code, dvc_yaml, jobs
+from reprolab.planning.checks import MODEL_SETTINGS
 from reprolab.planning.graph import build_plan
 
 
@@ -182,7 +183,7 @@ def test_each_stage_depends_on_the_code_it_runs_in_both_orchestrators():
 
 
 def test_every_module_is_tracked_by_some_stage():
-    tracked = {name for names in code.CODE.values() for name in names} | {f"models/{model}.py" for model in ("cnn", "lecun1989", "mlp", "resnet")}
+    tracked = {name for names in code.CODE.values() for name in names}.union(*(code.model_files(model) for model in MODEL_SETTINGS))
     untracked = {"__init__.py", "cli.py", "lock.py", "snakemake_rules.py"} | {f"{package}/__init__.py" for package in ("models", "planning", "reporting", "training")}
     source = ROOT / code.SOURCE
     modules = {path.relative_to(source).as_posix() for path in source.rglob("*.py")}

@@ -59,6 +59,13 @@ def test_a_diverging_run_ends_cleanly_as_diverged(tmp_path):
     assert record["status"] == "diverged" and record["diverged_epoch"] == record["epochs_completed"] < 5
     assert outputs["model"].exists() and outputs["history"].exists()
 
+    # The job killed after this seed: its rerun restores the diverged run from the checkpoint and trains no further.
+    history = outputs["history"].read_text()
+    resumed = engine.train(settings, data, 0, outputs, tmp_path / "backup", "[test]")
+    assert {key: resumed[key] for key in ("status", "diverged_epoch", "epochs_completed")} == {
+        key: record[key] for key in ("status", "diverged_epoch", "epochs_completed")}
+    assert resumed["resumed_after_epoch"] == record["epochs_completed"] and outputs["history"].read_text() == history
+
 
 SEEDS_TOGETHER = Path(__file__).parent / "helpers" / "seeds_together.py"
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reprolab.planning.loading import deep_merge
-from reprolab.planning.variants import nested
+from reprolab.nesting import deep_merge, nested
 from reprolab import outcomes
 from reprolab.atomic import write_json
 from reprolab.planning.paths import path

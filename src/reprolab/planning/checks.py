@@ -3,20 +3,21 @@ settings a model takes), run before any job starts."""
 
 from pathlib import Path
 
+from reprolab.dataset_sizes import TRAIN_EXAMPLES
 from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, read_card, setting
 from reprolab.planning.variants import plot_variants, point_name, resolve_variant, study_settings
 
-# Training examples each dataset source provides, so a batch larger than the data is refused
-# before any job runs (data.py checks the prepared arrays against these).
-TRAIN_EXAMPLES = {"usps": 7291, "digits": 1297}
-
-TEST_EXAMPLES = {"usps": 2007, "digits": 500}
 
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
 MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
                   "resnet": {"depth", "widths", "normalization", "activation"},
                   "cnn": {"widths", "kernel_sizes", "pooling", "dense_width", "activation"},
-                  "mlp": {"depth", "width", "initialization"}}
+                  "mlp": {"depth", "width", "initialization"},
+                  "logistic": set(),
+                  "conv1d": {"channels"},
+                  "recurrent": {"cell", "units", "bidirectional", "readout", "recurrent_dropout", "state_dropout", "zoneout_cell",
+                                "zoneout_hidden", "normalization"},
+                  "attention": {"units", "heads", "blocks"}}
 
 # The zero-cost proxies proxies.py scores for every network (ranking.py adds their `vote`).
 PROXIES = ("params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot")
@@ -33,35 +34,29 @@ def validate(params, source="params.yaml"):
     """The cross-references the params schema cannot express, and each study's card."""
     for study_name, raw_study in params["studies"].items():
         study = study_settings(params, study_name)
-        if study["dataset"] not in params["datasets"]:
-            raise ParamsError(
-                f"{source}: studies.{study_name}.dataset: unknown dataset '{study['dataset']}'; "
-                f"declared datasets: {', '.join(sorted(params['datasets']))}"
-            )
+        _check_dataset(params, study["dataset"], f"{source}: studies.{study_name}.dataset", source)
         for variant_name in raw_study.get("full", {}).get("variants", {}):
             if variant_name not in study["variants"]:
                 raise ParamsError(
                     f"{source}: studies.{study_name}.full.variants.{variant_name}: not a variant of the study; "
                     f"variants: {', '.join(study['variants'])}"
                 )
-        dataset = params["datasets"][study["dataset"]]
-        all_train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
-        if dataset.get("validation_size", 0) >= all_train_examples:
-            raise ParamsError(f"{source}: datasets.{study['dataset']}.validation_size {dataset['validation_size']} leaves no training "
-                              f"examples of the {all_train_examples}; use fewer")
         _check_sweeps(params, study_name, source)
         for variant_name in study["variants"]:
             resolved = resolve_variant(params, study_name, variant_name)
             where = f"{source}: studies.{study_name}.variants.{variant_name}"
+            dataset_name = resolved["dataset"]
+            dataset = _check_dataset(params, dataset_name, f"{where}.dataset", source)
+            all_train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
             if resolved["hold_out_validation"] and not dataset.get("validation_size"):
-                raise ParamsError(f"{where}: hold_out_validation needs a validation split: set datasets.{study['dataset']}.validation_size "
+                raise ParamsError(f"{where}: hold_out_validation needs a validation split: set datasets.{dataset_name}.validation_size "
                                   "(e.g. 1000), or hold_out_validation: false")
             held_out = dataset.get("validation_size", 0) if resolved["hold_out_validation"] else 0
             train_examples = all_train_examples - held_out
             if resolved["batch_size"] > train_examples:
                 raise ParamsError(
                     f"{where}: batch_size {resolved['batch_size']} is larger than the {train_examples} training examples of dataset "
-                    f"'{study['dataset']}'" + (f" ({held_out} of {all_train_examples} are held out for validation)" if held_out else "")
+                    f"'{dataset_name}'" + (f" ({held_out} of {all_train_examples} are held out for validation)" if held_out else "")
                     + f"; use at most {train_examples}"
                 )
             _check_model(resolved, where)
@@ -76,6 +71,21 @@ def validate(params, source="params.yaml"):
             raise ParamsError(f"{source}: studies.{study_name}.baseline: '{study['baseline']}' is not one of the variants "
                               f"({', '.join(study['variants'])})")
         _check_card(params, study_name, Path(source).parent)
+
+
+def _check_dataset(params, dataset_name, where, source):
+    """The named dataset is declared, its validation split leaves training examples, and only
+    MNIST-1D takes shuffle_seq; returns its settings."""
+    if dataset_name not in params["datasets"]:
+        raise ParamsError(f"{where}: unknown dataset '{dataset_name}'; declared datasets: {', '.join(sorted(params['datasets']))}")
+    dataset = params["datasets"][dataset_name]
+    all_train_examples = min(TRAIN_EXAMPLES[dataset["source"]], dataset.get("train_size", TRAIN_EXAMPLES[dataset["source"]]))
+    if dataset.get("validation_size", 0) >= all_train_examples:
+        raise ParamsError(f"{source}: datasets.{dataset_name}.validation_size {dataset['validation_size']} leaves no training "
+                          f"examples of the {all_train_examples}; use fewer")
+    if "shuffle_seq" in dataset and dataset["source"] != "mnist1d":
+        raise ParamsError(f"{source}: datasets.{dataset_name}.shuffle_seq: only source mnist1d has time steps to permute; remove it")
+    return dataset
 
 
 def _check_sweeps(params, study_name, source):
@@ -114,6 +124,10 @@ def _check_model(resolved, where):
         raise ParamsError(f"{where}: model.depth {model['depth']} is not 6n + 2 with n >= 1; use 8, 14, 20, 32, 56, ...")
     if model["name"] == "resnet" and len(model["widths"]) != 3:
         raise ParamsError(f"{where}: model.widths {model['widths']}: resnet has three stages; give three widths")
+    if model["name"] == "recurrent":
+        _check_recurrent(model, where)
+    if model["name"] == "attention" and model["units"] % model["heads"]:
+        raise ParamsError(f"{where}: model.units {model['units']} must split evenly over model.heads {model['heads']}")
     if model["name"] == "cnn" and len(model["widths"]) != len(model["kernel_sizes"]):
         raise ParamsError(f"{where}: model.widths {model['widths']} and model.kernel_sizes {model['kernel_sizes']}: "
                           "give one kernel size per convolution")
@@ -126,6 +140,17 @@ def _check_model(resolved, where):
                           "use optimizer.name sgd without gradient_noise or adaptive_clipping, or drop weight_decay_form")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
+
+
+def _check_recurrent(model, where):
+    """The LSTM variations of models/lstm_variants.py are LSTM-only and one-directional; Keras' layers do the rest."""
+    from_variant_lstm = [key for key in ("state_dropout", "zoneout_cell", "zoneout_hidden") if model[key]]
+    from_variant_lstm += ["normalization"] if model["normalization"] != "none" else []
+    if from_variant_lstm and (model["cell"] != "lstm" or model["bidirectional"] or model["recurrent_dropout"]):
+        raise ParamsError(f"{where}: model.{', model.'.join(from_variant_lstm)} are implemented for a one-directional LSTM without "
+                          "recurrent_dropout: set model.cell lstm and model.bidirectional false, or drop them")
+    if model["normalization"] not in ("none", "layernorm", "weightnorm"):
+        raise ParamsError(f"{where}: model.normalization {model['normalization']}: a recurrent model takes none, layernorm or weightnorm")
 
 
 def _check_timing(resolved, where):

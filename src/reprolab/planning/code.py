@@ -9,27 +9,37 @@ from pathlib import Path
 SOURCE = "src/reprolab/"
 TRAINING = tuple(f"training/{name}.py" for name in (
     "checkpoint", "engine", "evaluate", "optimizers", "per_example", "runtime", "seeds_at_once", "stage", "timing"))
-ENGINE = ("atomic.py", "data.py", "environment.py", "outcomes.py", "sweeps.py", "planning/jobs.py", "planning/paths.py",
-          "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py") + TRAINING
+ENGINE = ("atomic.py", "data.py", "dataset_sizes.py", "environment.py", "nesting.py", "outcomes.py", "sweeps.py", "planning/jobs.py",
+          "planning/paths.py", "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py") + TRAINING
 PLANNING = tuple(f"planning/{name}.py" for name in ("checks", "code", "dvc_yaml", "graph", "jobs", "loading", "paths", "variants"))
+PLANNING_IMPORTS = ("atomic.py", "dataset_sizes.py", "nesting.py")
 # A report, plot or index job rebuilds the plan (a page shows the graph's commands) and reads the lock.
-REPORTING = ("atomic.py", "environment.py", "outcomes.py", "sweeps.py") + PLANNING + tuple(f"reporting/{name}.py" for name in (
+REPORTING = ("environment.py", "outcomes.py", "sweeps.py") + PLANNING_IMPORTS + PLANNING + tuple(f"reporting/{name}.py" for name in (
     "changes", "document", "figures", "index", "page", "plots", "provenance", "ranking", "stats", "study", "summary", "tables", "verdicts"))
 CODE = {
-    "configure": ("atomic.py",) + PLANNING,
-    "prepare": ("atomic.py", "data.py", "planning/jobs.py", "planning/paths.py"),
+    "configure": PLANNING_IMPORTS + PLANNING,
+    "prepare": ("atomic.py", "data.py", "dataset_sizes.py", "planning/jobs.py", "planning/paths.py"),
     "train": ENGINE,
     "proxies": ("training/proxies.py",) + ENGINE,
-    "pick": ("atomic.py", "outcomes.py", "sweeps.py", "planning/jobs.py", "planning/paths.py"),
+    "pick": ("atomic.py", "nesting.py", "outcomes.py", "sweeps.py", "planning/jobs.py", "planning/paths.py"),
     "report": REPORTING,
     "plot": REPORTING,
     "index": REPORTING,
 }
 
 
+# A model's modules, where its network is built by more than models/<name>.py.
+MODEL_MODULES = {"recurrent": ("recurrent", "lstm_variants")}
+
+
+def model_files(model):
+    """The modules under models/ that build the network `model` names."""
+    return {f"models/{module}.py" for module in MODEL_MODULES.get(model, (model,))}
+
+
 def code_files(stage, models=()):
     """The source files a job of `stage` runs, with the modules of the models it builds."""
-    return tuple(SOURCE + name for name in sorted(set(CODE[stage]) | {f"models/{model}.py" for model in models}))
+    return tuple(SOURCE + name for name in sorted(set(CODE[stage]).union(*(model_files(model) for model in models))))
 
 
 def code_digest(files, root="."):

@@ -93,18 +93,22 @@ def _outputs(stage, wildcards):
     return {kind: path(kind, **wildcards) for kind in STAGE_OUTPUTS[stage]}
 
 
+def _prepared(dataset):
+    return [path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset)]
+
+
 def _study_jobs(params, study_name, root, gpus):
     """One study's jobs in dependency order: train per variant, picks, proxies, plots, report."""
     study = variants.study_settings(params, study_name)
     dataset = study["dataset"]
-    prepared = [path("prepared", dataset=dataset), path("prepared_meta", dataset=dataset)]
+    prepared = _prepared(dataset)
     configs = {name: variants.resolve_variant(params, study_name, name) for name in study["variants"]}
     runs = {name: path("runs", study=study_name, variant=name) for name in study["variants"]}
     jobs = []
     for variant_name, config in configs.items():
         wildcards = {"study": study_name, "variant": variant_name}
         picks = [path("pick", study=study_name, sweep=sweep) for sweep in config.get("picked", [])]  # trains after the pick
-        jobs.append(Job("train", wildcards, prepared + picks, _outputs("train", wildcards),
+        jobs.append(Job("train", wildcards, _prepared(config["dataset"]) + picks, _outputs("train", wildcards),
                         {"config": config, "seeds": study["seeds"], "seeds_at_once": params.get("seeds_at_once", DEFAULT_SEEDS_AT_ONCE),
                          "accelerator": params.get("accelerator", "cpu")},
                         TRAIN_THREADS, gpus, code_files("train", [config["model"]["name"]])))
@@ -146,13 +150,10 @@ def build_plan(params_path="params.yaml"):
     params = checks.read_params(params_path)
     root = Path(params_path).parent
     gpus = 1 if params.get("accelerator") == "gpu" else 0  # what each train job asks the scheduler for
-    jobs = []
-    for dataset in sorted({study["dataset"] for study in params["studies"].values()}):
-        wildcards = {"dataset": dataset}
-        jobs.append(Job("prepare", wildcards, [], _outputs("prepare", wildcards), {"dataset": params["datasets"][dataset]},
-                        code=code_files("prepare")))
-    for study_name in params["studies"]:
-        jobs += _study_jobs(params, study_name, root, gpus)
+    study_jobs = [job for study_name in params["studies"] for job in _study_jobs(params, study_name, root, gpus)]
+    used = {study["dataset"] for study in params["studies"].values()} | {job.settings["config"]["dataset"] for job in study_jobs if job.stage == "train"}
+    jobs = [Job("prepare", {"dataset": dataset}, [], _outputs("prepare", {"dataset": dataset}), {"dataset": params["datasets"][dataset]},
+                code=code_files("prepare")) for dataset in sorted(used)] + study_jobs
     jobs.append(Job("index", {}, [path("verdicts", study=name) for name in params["studies"]], _outputs("index", {}),
                     {"studies": list(params["studies"])}, code=code_files("index")))
     return Plan(str(params_path), params, jobs)

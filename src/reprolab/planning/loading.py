@@ -2,7 +2,6 @@
 against the JSON schemas in workflow/schemas/; errors name the file, the key path and the fix.
 Pure Python: Snakemake imports this on every parse."""
 
-import copy
 import difflib
 import json
 import math
@@ -42,17 +41,6 @@ def setting(tree, dotted):
             raise KeyError(dotted)
         tree = tree[part]
     return tree
-
-
-def deep_merge(base, override):
-    """Returns base with override's keys merged in recursively (override wins; dicts merge)."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def _refuse_non_finite(content, path, parts=()):

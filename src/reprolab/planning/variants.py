@@ -7,7 +7,8 @@ import functools
 import json
 import random
 
-from reprolab.planning.loading import ParamsError, deep_merge
+from reprolab.nesting import deep_merge, nested
+from reprolab.planning.loading import ParamsError
 
 
 def plot_variants(study, plot):
@@ -15,6 +16,8 @@ def plot_variants(study, plot):
     its reference variant."""
     if plot["kind"] == "sweep":
         drawn = [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
+    elif plot["kind"] == "paired_bars":
+        drawn = [variant for pair in plot["pairs"] for variant in pair]
     else:
         drawn = plot.get("variants") or list(study["variants"])
     return drawn + [plot["reference"]] if plot.get("reference") and plot["reference"] not in drawn else drawn
@@ -41,13 +44,6 @@ def sweep_points(study):
         for value in sweep["values"]:
             points[point_name(sweep_name, value)] = {"extends": sweep["variant"], "sweep": sweep_name, **nested(sweep["key"], value)}
     return points
-
-
-def nested(dotted, value):
-    """The settings block that sets the dotted key to value: nested("a.b", 1) is {"a": {"b": 1}}."""
-    for part in reversed(dotted.split(".")):
-        value = {part: value}
-    return value
 
 
 def point_name(sweep_name, value):
@@ -135,10 +131,11 @@ def resolve_variant(params, study_name, variant_name):
     config = {}
     layers = _layers(params, study_name, variant_name)
     for _, settings in layers:
+        if settings.get("model", {}).get("name", config.get("model", {}).get("name")) != config.get("model", {}).get("name"):
+            config.pop("model", None)  # a block naming another network replaces the inherited one instead of merging into it
         config = deep_merge(config, settings)
     if ".sweeps." in layers[-1][0]:  # a sweep's point sets the key itself rather than taking the pick
         config.pop("picked", None)
-    dataset = params["studies"][study_name]["dataset"]
-    config["dataset"] = dataset
-    config.setdefault("hold_out_validation", bool(params["datasets"][dataset].get("validation_size")))
+    config.setdefault("dataset", params["studies"][study_name]["dataset"])  # a variant may train on another dataset
+    config.setdefault("hold_out_validation", bool(params["datasets"].get(config["dataset"], {}).get("validation_size")))
     return config

@@ -151,6 +151,39 @@ def error_bars(rows, target):
     return _save(figure, target)
 
 
+def paired_accuracy(pairs, title, target):
+    """Test accuracy of each (without, with) pair of variants side by side: a bar per variant at the
+    mean over the runs that trained, its seeds as dots and its 95% interval, the published value as a
+    diamond, and failed runs counted under the bar."""
+    figure, axes = plt.subplots(figsize=(1.2 + 1.6 * len(pairs), 4.2))
+    width = 0.38
+    for index, pair in enumerate(pairs):
+        for offset, row, colour, name in ((-width / 2, pair[0], "#4c72b0", "as generated"), (width / 2, pair[1], "#dd8452", "changed")):
+            position = index + offset
+            first = index == 0
+            if row["test"]:
+                axes.bar(position, 100.0 - row["test"]["mean"], width * 0.9, color=colour, alpha=0.8,
+                         label=f"{name} (mean of the trained runs)" if first else None)
+                accuracies = [100.0 - value for value in row["test_per_seed"].values()]
+                axes.scatter([position] * len(accuracies), accuracies, color="black", s=9, zorder=3, label="one seed" if first and offset < 0 else None)
+                if row["test"]["low"] is not None:
+                    axes.plot([position, position], [100.0 - row["test"]["high"], 100.0 - row["test"]["low"]], color="black", linewidth=1.2,
+                              zorder=2, label="95% interval" if first and offset < 0 else None)
+            if row["reference_test_error"] is not None:
+                axes.scatter(position, 100.0 - row["reference_test_error"], marker="D", color="#c44e52", zorder=4, s=30,
+                             label="published" if first and offset < 0 else None)
+            if row["failed_runs"]:
+                axes.text(position, 1.0, _failed_label(row["failed_runs"], row["runs"], bool(row["test"])), fontsize=7, color=FAILED_COLOR,
+                          ha="center", va="bottom", rotation=90)
+    axes.set_xticks(range(len(pairs)), [f"{without['variant']}\n/ {changed['variant']}" for without, changed in pairs], fontsize=8)
+    axes.set_ylim(0, 100)
+    axes.set_ylabel("test accuracy %")
+    axes.set_title(title, fontsize=9, wrap=True)
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(figure, target)
+
+
 def _legend(axes, failures):
     """The legend outside the axes, explaining the failure counts when there are any."""
     handles, labels = axes.get_legend_handles_labels()

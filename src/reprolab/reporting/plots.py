@@ -32,6 +32,9 @@ def run_plot(plan, study_name, plot_name):
         return
     labels = study.get("labels", {})
     rows = {row["variant"]: row for row in summarise(study, runs)}
+    if plot["kind"] == "paired_bars":
+        figures.paired_accuracy([(rows[without], rows[changed]) for without, changed in plot["pairs"]], plot["title"], target)
+        return
     reference = plot.get("reference")
     if plot["kind"] == "sweep":
         record = sweeps.read_pick(study_name, plot["sweep"])

@@ -1,6 +1,7 @@
 """Epoch checkpoints that survive SIGKILL: every variable of the model and its optimizer (seed
-generator states included) and the history so far, written atomically after each epoch, so a
-killed training resumes from its last finished epoch and ends where an uninterrupted one would."""
+generator states included), the history so far and the epoch the run diverged at (if it did),
+written atomically after each epoch, so a killed training resumes from its last finished epoch and
+ends where an uninterrupted one would."""
 
 import json
 import shutil
@@ -39,6 +40,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 for index, variable in enumerate(variables):
                     variable.assign(saved[f"{prefix}_{index}"])
             self.recorder.rows = json.loads(str(saved["rows"]))
+            self.recorder.diverged_epoch = int(saved["diverged_epoch"]) or None
             epoch = int(saved["epoch"])
         print(f"resuming from {self.path} after epoch {epoch}", flush=True)
         return epoch
@@ -47,4 +49,5 @@ class EpochCheckpoint(keras.callbacks.Callback):
         arrays = {f"model_{index}": keras.ops.convert_to_numpy(variable) for index, variable in enumerate(self.model.variables)}
         arrays.update({f"optimizer_{index}": keras.ops.convert_to_numpy(variable) for index, variable in enumerate(self.model.optimizer.variables)})
         with atomic_path(self.path) as temporary, open(temporary, "wb") as handle:
-            np.savez(handle, identity=self.identity, epoch=epoch + 1, rows=json.dumps(self.recorder.rows), **arrays)
+            np.savez(handle, identity=self.identity, epoch=epoch + 1, rows=json.dumps(self.recorder.rows),
+                     diverged_epoch=self.recorder.diverged_epoch or 0, **arrays)

@@ -206,11 +206,14 @@ def finish(run, outputs, wall_seconds):
 
 
 def train(config, data, seed, outputs, backup_directory, label, identity=None):
-    """Fits one model with Keras' `fit`; returns the train.json record."""
+    """Fits one model with Keras' `fit` (nothing more for a run its checkpoint says diverged); returns
+    the train.json record."""
     run = prepare(config, data, seed, backup_directory, label, identity)
     started = time.perf_counter()
     timing_callbacks = run.fit_arguments.pop("callbacks", [])
-    run.trainer.fit(**run.fit_arguments, initial_epoch=run.initial_epoch, verbose=0, callbacks=[*timing_callbacks, run.recorder, run.checkpoint])
+    if not run.recorder.diverged_epoch:
+        run.trainer.fit(**run.fit_arguments, initial_epoch=run.initial_epoch, verbose=0,
+                        callbacks=[*timing_callbacks, run.recorder, run.checkpoint])
     return finish(run, outputs, time.perf_counter() - started)
 
 
