@@ -11,20 +11,22 @@ import keras
 import numpy as np
 import pytest
 
-from reprolab.models.lstm_variants import LAYER_NORM_EPSILON, VariantLSTM
+from reprolab.models.lstm_variants import VariantLSTM
 
 BATCH, TIME, FEATURES, UNITS = 3, 6, 2, 4
+EPSILON = 1e-3  # layer normalisation's, added to the variance
 
 
 def sigmoid(values):
+    """The logistic function."""
     return 1.0 / (1.0 + np.exp(-values))
 
 
 def normalize(values, gain, bias=0.0):
-    """Layer normalisation over the last axis, as Ba et al. 2016 define it, with the layer's epsilon."""
+    """Layer normalisation over the last axis, as Ba et al. 2016 define it, with epsilon 1e-3."""
     mean = values.mean(axis=-1, keepdims=True)
     variance = values.var(axis=-1, keepdims=True)
-    return (values - mean) / np.sqrt(variance + LAYER_NORM_EPSILON) * gain + bias
+    return (values - mean) / np.sqrt(variance + EPSILON) * gain + bias
 
 
 def reference_lstm(inputs, kernel, recurrent_kernel, bias, layer_norm=None, cell_keep=0.0, hidden_keep=0.0, recurrent_mask=None):
@@ -56,6 +58,7 @@ def reference_lstm(inputs, kernel, recurrent_kernel, bias, layer_norm=None, cell
 
 
 def weights_of(layer):
+    """The layer's weights as float64 arrays, by name."""
     return {weight.name: weight.numpy().astype(np.float64) for weight in layer.weights}
 
 
@@ -75,6 +78,7 @@ def built(layer, seed=None):
 
 
 def sequence(seed=0, shape=(BATCH, TIME, FEATURES)):
+    """A standard-normal float32 input sequence."""
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
 
 

@@ -53,21 +53,8 @@ class StepCell(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="reprolab")
 class VariantLSTM(keras.layers.Layer):
-    """An LSTM (Keras' equations, gate order and initialisers) with optional layer or weight normalisation,
-    zoneout of the cell and hidden states, and per-step dropout of the recurrent input.
-
-    normalization: "none"; "layernorm" (Ba, Kiros & Hinton 2016, sec. 3.1):
-        gates = LN(x W; g_x) + LN(h_prev U; g_h) + bias and h = o * tanh(LN(c; g_c, b_c)), each LN over
-        the features of its term with epsilon 1e-3 added to the variance; or "weightnorm" (Salimans &
-        Kingma 2016): W = g * V / ||V|| per column for `kernel` and `recurrent_kernel`, g starting at ||V||.
-    zoneout_cell, zoneout_hidden: zoneout (Krueger et al. 2016) probabilities; in training each unit of
-        the state keeps its previous value with that probability (a fresh mask per example, step and
-        unit), else takes the new one; at inference the state is p * previous + (1 - p) * new.
-    state_dropout: in training, inverted dropout of h_prev where it enters the recurrent matmul, with a
-        fresh mask per example and step (the naive form Gal & Ghahramani 2016 contrast with their
-        variational dropout, which is Keras' `recurrent_dropout`); the state itself is not dropped.
-    seed: seeds the initialisers (kernel `seed`, recurrent kernel `seed + 1`) and the masks' generator.
-    """
+    """An LSTM (Keras' equations, gate order (i, f, c, o) and initialisers) with optional layer norm (epsilon 1e-3) or
+    weight norm of its matrices, zoneout of the cell and hidden states, and a fresh dropout mask on h_prev at every step."""
 
     def __init__(self, units, normalization="none", zoneout_cell=0.0, zoneout_hidden=0.0, state_dropout=0.0,
                  return_sequences=False, seed=None, **kwargs):
@@ -100,11 +87,13 @@ class VariantLSTM(keras.layers.Layer):
                                                 initializer=keras.initializers.Orthogonal(seed=self.initializer_seed(1)))
         self.bias = self.add_weight(shape=(gates,), initializer=forget_gate_bias, name="bias")
         if self.normalization == "layernorm":
+            # Ba, Kiros & Hinton 2016, sec. 3.1: gates = LN(x W; g_x) + LN(h U; g_h) + bias, h = o * tanh(LN(c; g_c, b_c)).
             self.input_norm_gain = self.add_weight(shape=(gates,), initializer="ones", name="input_norm_gain")
             self.recurrent_norm_gain = self.add_weight(shape=(gates,), initializer="ones", name="recurrent_norm_gain")
             self.cell_norm_gain = self.add_weight(shape=(self.units,), initializer="ones", name="cell_norm_gain")
             self.cell_norm_bias = self.add_weight(shape=(self.units,), initializer="zeros", name="cell_norm_bias")
         elif self.normalization == "weightnorm":
+            # Salimans & Kingma 2016: W = g * V / ||V|| per column, g starting at ||V|| so that W starts at V.
             self.kernel_gain = self.add_weight(shape=(gates,), name="kernel_gain",
                                                initializer=lambda shape, dtype=None: ops.cast(column_norms(self.kernel), dtype))
             self.recurrent_kernel_gain = self.add_weight(
@@ -131,7 +120,7 @@ class VariantLSTM(keras.layers.Layer):
             masks["hidden_zoneout"] = self.bernoulli(shape, self.zoneout_hidden)
         if self.state_dropout > 0.0:
             keep = 1.0 - self.state_dropout
-            masks["state_dropout"] = self.bernoulli(shape, keep)
+            masks["state_dropout"] = self.bernoulli(shape, keep) / keep
         return masks
 
     def bernoulli(self, shape, probability):
@@ -152,6 +141,8 @@ class VariantLSTM(keras.layers.Layer):
             hidden, cell = state
             step_input, *step_values = ops.split(step_inputs, split_points, axis=-1) if per_step else [step_inputs]
             current = dict(zip(per_step, step_values))
+            # Naive recurrent dropout (the form Gal & Ghahramani 2016 contrast with their variational one, which
+            # is Keras' recurrent_dropout): a fresh mask on h_prev in the recurrent matmul; the state is kept whole.
             recurrent_input = hidden * current["state_dropout"] if "state_dropout" in current else hidden
             input_term = ops.matmul(step_input, kernel)
             recurrent_term = ops.matmul(recurrent_input, recurrent_kernel)
@@ -160,9 +151,12 @@ class VariantLSTM(keras.layers.Layer):
                 recurrent_term = layer_normalize(recurrent_term, self.recurrent_norm_gain)
             input_gate, forget_gate, candidate, output_gate = ops.split(input_term + recurrent_term + self.bias, 4, axis=-1)
             new_cell = ops.sigmoid(forget_gate) * cell + ops.sigmoid(input_gate) * ops.tanh(candidate)
-            shown_cell = layer_normalize(new_cell, self.cell_norm_gain, self.cell_norm_bias) if self.normalization == "layernorm" else new_cell
+            shown_cell = new_cell
+            if self.normalization == "layernorm":
+                shown_cell = layer_normalize(new_cell, self.cell_norm_gain, self.cell_norm_bias)
             new_hidden = ops.sigmoid(output_gate) * ops.tanh(shown_cell)
-            # Zoneout: a 0/1 update mask in training, the expectation's weight 1 - p at inference.
+            # Zoneout (Krueger et al. 2016): each unit keeps its previous value with probability p, fresh per example
+            # and step (a 0/1 mask in training); at inference the expectation, p * previous + (1 - p) * new.
             new_cell = zone_out(cell, new_cell, current.get("cell_zoneout", 1.0 - self.zoneout_cell))
             new_hidden = zone_out(hidden, new_hidden, current.get("hidden_zoneout", 1.0 - self.zoneout_hidden))
             return new_hidden, [new_hidden, new_cell]
