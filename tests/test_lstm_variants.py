@@ -42,12 +42,10 @@ def reference_lstm(inputs, kernel, recurrent_kernel, bias, layer_norm=None, cell
     recurrent_mask = np.ones(shape) if recurrent_mask is None else np.asarray(recurrent_mask, dtype=np.float64)
     hidden, cell, outputs = np.zeros((batch, units)), np.zeros((batch, units)), []
     for step in range(time):
-        input_term = inputs[:, step] @ kernel
-        recurrent_term = (hidden * recurrent_mask[:, step]) @ recurrent_kernel
+        summed = inputs[:, step] @ kernel + (hidden * recurrent_mask[:, step]) @ recurrent_kernel
         if layer_norm is not None:
-            input_term = normalize(input_term, layer_norm["input_norm_gain"])
-            recurrent_term = normalize(recurrent_term, layer_norm["recurrent_norm_gain"])
-        input_gate, forget_gate, candidate, output_gate = np.split(input_term + recurrent_term + bias, 4, axis=-1)
+            summed = normalize(summed, layer_norm["summed_norm_gain"])
+        input_gate, forget_gate, candidate, output_gate = np.split(summed + bias, 4, axis=-1)
         new_cell = sigmoid(forget_gate) * cell + sigmoid(input_gate) * np.tanh(candidate)
         shown_cell = new_cell if layer_norm is None else normalize(new_cell, layer_norm["cell_norm_gain"], layer_norm["cell_norm_bias"])
         new_hidden = sigmoid(output_gate) * np.tanh(shown_cell)
@@ -130,7 +128,7 @@ def test_zoneout_at_inference_uses_the_expectation():
 def test_layer_norm_matches_numpy():
     layer = built(VariantLSTM(UNITS, normalization="layernorm", return_sequences=True, seed=0), seed=4)
     weights, inputs = weights_of(layer), sequence()
-    assert {"input_norm_gain", "recurrent_norm_gain", "cell_norm_gain", "cell_norm_bias"} <= set(weights)
+    assert {"summed_norm_gain", "cell_norm_gain", "cell_norm_bias"} <= set(weights)
     expected = reference_lstm(inputs, weights["kernel"], weights["recurrent_kernel"], weights["bias"], layer_norm=weights)
     np.testing.assert_allclose(np.asarray(layer(inputs)), expected, atol=1e-5)
     plain = reference_lstm(inputs, weights["kernel"], weights["recurrent_kernel"], weights["bias"])
@@ -336,3 +334,10 @@ def test_rejects_unknown_options():
         VariantLSTM(UNITS, zoneout_cell=1.5)
     with pytest.raises(ValueError, match="state_dropout"):
         VariantLSTM(UNITS, state_dropout=1.0)
+
+
+def test_layer_norm_keeps_the_size_of_a_one_number_input():
+    # Normalising x W on its own would see only the sign of a scalar x at the first step (x W = x w).
+    layer = VariantLSTM(UNITS, normalization="layernorm", seed=0)
+    inputs = np.full((1, 1, 1), 0.5, dtype="float32")
+    assert not np.allclose(np.asarray(layer(inputs)), np.asarray(layer(4 * inputs)), atol=1e-4)

@@ -1,6 +1,14 @@
 """The MNIST-1D networks: the paper's four baselines with its PyTorch parameter counts, the
 recurrent variants built through Keras' own layers where Keras has them, and their MACs."""
 
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -54,3 +62,41 @@ def test_macs_count_every_step_of_a_recurrent_or_attention_layer():
     projections = 40 * 4 * 16 * 16 + 2 * 40 * 40 * 16
     dense = 40 * 1 * 16 + 40 * (16 * 32 + 32 * 16) + 16 * 10
     assert count_macs(attention) == projections + dense
+
+
+FIT_ON_BACKEND = """
+import json, sys
+import numpy as np
+from reprolab.models.factory import build_model
+from reprolab.training import engine
+losses = {}
+for name, model in json.loads(sys.argv[1]).items():
+    network = build_model({"model": model, "augment_shift_pixels": 0}, (40, 1), 10, seed=0)
+    network.compile(optimizer="adam", loss=engine.build_loss("cross_entropy"))
+    rng = np.random.default_rng(0)
+    history = network.fit(rng.standard_normal((32, 40, 1)).astype("float32"), rng.integers(0, 10, 32), batch_size=16, epochs=1, verbose=0)
+    losses[name] = history.history["loss"][-1]
+print(json.dumps(losses))
+"""
+
+
+@pytest.mark.parametrize("backend", [name for name in ("jax", "torch") if importlib.util.find_spec(name)])
+def test_every_sequence_network_trains_on_the_other_installed_backends(backend):
+    networks = {"conv1d": {"name": "conv1d", "channels": 4}, "attention": {"name": "attention", "units": 8, "heads": 2, "blocks": 1},
+                "bidirectional_gru": {**RECURRENT, "cell": "gru", "units": 3, "bidirectional": True, "readout": "all"},
+                "variational_lstm": {**RECURRENT, "units": 4, "recurrent_dropout": 0.25},
+                "zoneout_layernorm_lstm": {**RECURRENT, "units": 4, "zoneout_cell": 0.5, "normalization": "layernorm"}}
+    completed = subprocess.run([sys.executable, "-c", FIT_ON_BACKEND, json.dumps(networks)], capture_output=True, text=True,
+                               env={**os.environ, "KERAS_BACKEND": backend})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    losses = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert set(losses) == set(networks) and all(math.isfinite(loss) for loss in losses.values())
+
+
+def test_the_lstm_variations_start_from_the_plain_lstms_weights():
+    """Keras' LSTM (plain, variational dropout) and VariantLSTM (the other variations) built from one seed
+    start from the same kernel, recurrent kernel and bias, so the comparisons differ only in the variation."""
+    plain = {weight.name: np.asarray(weight) for weight in build(**RECURRENT).get_layer("lstm").weights}
+    varied = {weight.name: np.asarray(weight) for weight in build(**{**RECURRENT, "zoneout_cell": 0.5}).get_layer("lstm").weights}
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        np.testing.assert_array_equal(varied[name], plain[name], err_msg=name)

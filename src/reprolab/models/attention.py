@@ -1,29 +1,25 @@
 """A small self-attention encoder for sequences (Vaswani et al. 2017's post-norm block through
-`keras.layers.MultiHeadAttention`): each step's value projected to `units`, a learned position
-embedding added, `blocks` blocks of multi-head self-attention and a ReLU feed-forward layer of
+`keras.layers.MultiHeadAttention`): each step's value projected to `units`, the paper's fixed
+sinusoidal position signal added, `blocks` blocks of multi-head self-attention and a ReLU feed-forward layer of
 2 x `units` (each with a residual connection and layer normalisation), then the steps averaged
 into a linear classifier."""
 
 import keras
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="reprolab")
-class PositionEmbedding(keras.layers.Layer):
-    """Adds a learned vector per position (the sequence length is fixed) to its input."""
-
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-
-    def build(self, input_shape):
-        self.embedding = self.add_weight(shape=tuple(input_shape[1:]), name="embedding",
-                                         initializer=keras.initializers.RandomNormal(stddev=0.02, seed=self.seed))
+class SinusoidalPosition(keras.layers.Layer):
+    """Adds Vaswani et al. 2017's fixed position signal to its input: sin(t / 10000^(2i/d)) on even
+    features i, cos on odd ones, at amplitude 1 like the embedded values, so position is not drowned."""
 
     def call(self, inputs):
-        return inputs + self.embedding
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        steps, width = inputs.shape[1], inputs.shape[2]
+        positions = ops.arange(steps, dtype="float32")[:, None]
+        frequencies = ops.power(10000.0, -2.0 * ops.floor(ops.arange(width, dtype="float32") / 2.0) / width)
+        angles = positions * frequencies[None, :]
+        signal = ops.where(ops.arange(width) % 2 == 0, ops.sin(angles), ops.cos(angles))
+        return inputs + ops.cast(signal, inputs.dtype)
 
 
 def build(input_shape, classes, units, heads, blocks, augment_shift_pixels, seed):
@@ -31,7 +27,7 @@ def build(input_shape, classes, units, heads, blocks, augment_shift_pixels, seed
     seeds = iter(range(seed * 1000, seed * 1000 + 1000))
     inputs = keras.Input(shape=input_shape, name="sequence")
     x = keras.layers.Dense(units, kernel_initializer=keras.initializers.GlorotUniform(next(seeds)), name="embed")(inputs)
-    x = PositionEmbedding(seed=next(seeds), name="position")(x)
+    x = SinusoidalPosition(name="position")(x)
     for index in range(1, blocks + 1):
         attended = keras.layers.MultiHeadAttention(heads, units // heads, kernel_initializer=keras.initializers.GlorotUniform(next(seeds)),
                                                    name=f"attention{index}")(x, x)

@@ -88,8 +88,7 @@ class VariantLSTM(keras.layers.Layer):
         self.bias = self.add_weight(shape=(gates,), initializer=forget_gate_bias, name="bias")
         if self.normalization == "layernorm":
             # Ba, Kiros & Hinton 2016, sec. 3.1: gates = LN(x W; g_x) + LN(h U; g_h) + bias, h = o * tanh(LN(c; g_c, b_c)).
-            self.input_norm_gain = self.add_weight(shape=(gates,), initializer="ones", name="input_norm_gain")
-            self.recurrent_norm_gain = self.add_weight(shape=(gates,), initializer="ones", name="recurrent_norm_gain")
+            self.summed_norm_gain = self.add_weight(shape=(gates,), initializer="ones", name="summed_norm_gain")
             self.cell_norm_gain = self.add_weight(shape=(self.units,), initializer="ones", name="cell_norm_gain")
             self.cell_norm_bias = self.add_weight(shape=(self.units,), initializer="zeros", name="cell_norm_bias")
         elif self.normalization == "weightnorm":
@@ -144,12 +143,10 @@ class VariantLSTM(keras.layers.Layer):
             # Naive recurrent dropout (the form Gal & Ghahramani 2016 contrast with their variational one, which
             # is Keras' recurrent_dropout): a fresh mask on h_prev in the recurrent matmul; the state is kept whole.
             recurrent_input = hidden * current["state_dropout"] if "state_dropout" in current else hidden
-            input_term = ops.matmul(step_input, kernel)
-            recurrent_term = ops.matmul(recurrent_input, recurrent_kernel)
+            summed = ops.matmul(step_input, kernel) + ops.matmul(recurrent_input, recurrent_kernel)
             if self.normalization == "layernorm":
-                input_term = layer_normalize(input_term, self.input_norm_gain)
-                recurrent_term = layer_normalize(recurrent_term, self.recurrent_norm_gain)
-            input_gate, forget_gate, candidate, output_gate = ops.split(input_term + recurrent_term + self.bias, 4, axis=-1)
+                summed = layer_normalize(summed, self.summed_norm_gain)
+            input_gate, forget_gate, candidate, output_gate = ops.split(summed + self.bias, 4, axis=-1)
             new_cell = ops.sigmoid(forget_gate) * cell + ops.sigmoid(input_gate) * ops.tanh(candidate)
             shown_cell = new_cell
             if self.normalization == "layernorm":

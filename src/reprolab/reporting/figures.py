@@ -151,14 +151,14 @@ def error_bars(rows, target):
     return _save(figure, target)
 
 
-def paired_accuracy(pairs, title, target):
+def paired_accuracy(pairs, title, target, pair_labels=("without", "with")):
     """Test accuracy of each (without, with) pair of variants side by side: a bar per variant at the
     mean over the runs that trained, its seeds as dots and its 95% interval, the published value as a
     diamond, and failed runs counted under the bar."""
     figure, axes = plt.subplots(figsize=(1.2 + 1.6 * len(pairs), 4.2))
     width = 0.38
     for index, pair in enumerate(pairs):
-        for offset, row, colour, name in ((-width / 2, pair[0], "#4c72b0", "as generated"), (width / 2, pair[1], "#dd8452", "changed")):
+        for offset, row, colour, name in ((-width / 2, pair[0], "#4c72b0", pair_labels[0]), (width / 2, pair[1], "#dd8452", pair_labels[1])):
             position = index + offset
             first = index == 0
             if row["test"]:

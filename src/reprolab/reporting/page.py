@@ -143,7 +143,8 @@ def decision_text(claim):
     needed, measured = claim["seeds_needed"], claim["measured"]
     if claim.get("measure") != "failure_rate" and (not measured or measured["n"] < 2):
         return "fewer than two seeds trained in both variants: the spread, and so the seeds needed, are unknown"
-    seeds = f"about {needed} seeds per variant would decide it" if needed else "no number of seeds up to 200 decides it at the measured effect"
+    way = {True: ", most likely for the claim", False: ", most likely against it"}.get(claim.get("leans_for"), "")
+    seeds = f"about {needed} seeds per variant would decide it{way}" if needed else "no number of seeds up to 200 decides it at the measured effect"
     return f"{claim['reason']}; {seeds}"
 
 

@@ -33,7 +33,8 @@ def run_plot(plan, study_name, plot_name):
     labels = study.get("labels", {})
     rows = {row["variant"]: row for row in summarise(study, runs)}
     if plot["kind"] == "paired_bars":
-        figures.paired_accuracy([(rows[without], rows[changed]) for without, changed in plot["pairs"]], plot["title"], target)
+        figures.paired_accuracy([(rows[without], rows[changed]) for without, changed in plot["pairs"]], plot["title"], target,
+                                plot.get("pair_labels", ("without", "with")))
         return
     reference = plot.get("reference")
     if plot["kind"] == "sweep":

@@ -29,7 +29,7 @@ def provenance(params, study_name, runs):
         "git tree": "dirty (uncommitted changes)" if dirty else "clean",
         "resolved params sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
         "scale": params.get("scale", "default"),
-        "dataset sha256": first["metrics"]["dataset_sha256"],
+        "dataset sha256": dataset_hashes(all_runs),
         "Keras backend": first["train"]["runtime"]["backend"],
         "device": first["train"]["runtime"]["device"],
         "machine": first["train"]["runtime"]["machine"],
@@ -43,6 +43,12 @@ def provenance(params, study_name, runs):
         "total training time": f"{sum(run['train']['wall_seconds'] for run in all_runs) / 60:.1f} min",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def dataset_hashes(all_runs):
+    """The prepared data's sha256, per dataset where the runs read more than one."""
+    hashes = {run["train"]["config"]["dataset"]: run["metrics"]["dataset_sha256"] for run in all_runs}
+    return next(iter(hashes.values())) if len(hashes) == 1 else "; ".join(f"{name} {sha}" for name, sha in sorted(hashes.items()))
 
 
 def _runs(count):

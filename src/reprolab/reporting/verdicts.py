@@ -134,7 +134,19 @@ def judge(claim, runs, rows):
                                                f"is not detected ({effect['verdict']}), so a tolerance around it says nothing")
             needed = None if None in (needed, effect["seeds_needed"]) else max(needed, effect["seeds_needed"])
     return {**claim, "quantity": quantity, "measured": measured, "verdict": verdict, "reason": reason,
-            "seeds_needed": needed if verdict == "inconclusive" else None}
+            "seeds_needed": needed if verdict == "inconclusive" else None, "leans_for": leans_for(claim, measured, reference)}
+
+
+def leans_for(claim, measured, reference=None):
+    """Whether the measured effect points the claim's way (None when nothing was measured): the
+    direction more seeds would most likely decide an undecided claim in."""
+    if not measured:
+        return None
+    if claim.get("measure") == "failure_rate":
+        return measured["difference"] < 0
+    if claim["kind"] == "improves":
+        return measured["mean"] < 0
+    return abs(measured["mean"] - (reference or 0.0)) < claim["tolerance"]
 
 
 RANKING_UNDECIDED = "the bootstrap interval over architectures straddles the boundary; more architectures (not seeds) would narrow it"
