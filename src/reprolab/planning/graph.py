@@ -140,7 +140,8 @@ def _study_jobs(params, study_name, root, gpus):
                          _outputs("plot", wildcards), reading, code=code_files("plot")))
     jobs += plots
     wildcards = {"study": study_name}
-    jobs.append(Job("report", wildcards, [card] + prepared + list(runs.values()) + proxy_outputs + [job.outputs["pick"] for job in picks]
+    every_prepared = [name for dataset in sorted({config["dataset"] for config in configs.values()}) for name in _prepared(dataset)]
+    jobs.append(Job("report", wildcards, [card] + every_prepared + list(runs.values()) + proxy_outputs + [job.outputs["pick"] for job in picks]
                     + [job.outputs["plot"] for job in plots], _outputs("report", wildcards), reading, code=code_files("report")))
     return jobs
 

@@ -212,8 +212,8 @@ def confusion_matrices(panels, target):
 
 
 def misclassified_grids(panels, target, limit=20):
-    """Per (title, images, labels, predicted), up to `limit` misclassified images titled true -> predicted,
-    each block headed by its title."""
+    """Per (title, examples, labels, predicted), up to `limit` misclassified examples titled true -> predicted
+    (an image, or a sequence drawn as a line), each block headed by its title."""
     columns = 10
     blocks = [(title, images, labels, np.flatnonzero(labels != predicted)[:limit], predicted) for title, images, labels, predicted in panels]
     heights = [max(1, int(np.ceil(len(wrong) / columns))) for _, _, _, wrong, _ in blocks]
@@ -224,7 +224,10 @@ def misclassified_grids(panels, target, limit=20):
         for axes in grid.flat:
             axes.axis("off")
         for axes, index in zip(grid.flat, wrong):
-            axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
+            if images.ndim == 4:
+                axes.imshow(images[index].squeeze(), cmap="gray_r", vmin=-1, vmax=1)
+            else:
+                axes.plot(images[index].squeeze(), color="black", linewidth=0.8)
             axes.set_title(f"{labels[index]}→{predicted[index]}", fontsize=8)
         subfigure.suptitle(f"{title}: {len(wrong)} of {int(np.sum(labels != predicted))} misses shown (true→predicted)", fontsize=9)
     return _save(figure, target)

@@ -211,7 +211,7 @@ def figure_blocks(study, rows):
         ("figures/learning_curves.png", f"Test error and training loss per epoch over the runs that trained, at most "
          f"{figures.PANEL_VARIANTS} variants a row; failed runs are left out and counted in the legend."),
         ("figures/confusion.png", f"Confusion matrices of {shown} ({why}), summed over the seeds that trained."),
-        ("figures/misclassified.png", f"Misclassified test images of {shown}, one seed each (none for sequence data)."),
+        ("figures/misclassified.png", f"Misclassified test examples of {shown} (images, or sequences drawn as lines), one seed each."),
     ]
     blocks = [document.heading(2, "Figures")]
     for image, caption in captions + [(f"plots/{plot['name']}.png", plot["title"]) for plot in study.get("plots", [])]:

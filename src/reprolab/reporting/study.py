@@ -31,17 +31,12 @@ def draw_figures(study_name, study, runs, rows):
         [(f"{variant}: test set, summed over {len(trained)} {'seed' if len(trained) == 1 else 'seeds'} "
           f"({sum(run['metrics']['test_errors'] for run in trained)} misses of {sum(run['metrics']['test_examples'] for run in trained)})",
           np.sum([run["metrics"]["confusion"] for run in trained], axis=0)) for variant, trained in shown], folder / "confusion.png")
-    dataset = study["dataset"]
-    with np.load(path("prepared", dataset=dataset)) as arrays:
-        images = arrays["x_test"]
-    if images.ndim != 4:
-        figures.message(f"{dataset} holds no images", folder / "misclassified.png")
-        return
     panels = []
     for variant, trained in shown:
-        seed = trained[0]["seed"]
-        with np.load(path("predictions", study=study_name, variant=variant, seed=seed)) as predictions:
-            panels.append((f"{variant} seed {seed}", images, predictions["labels"], predictions["predicted"]))
+        seed, dataset = trained[0]["seed"], trained[0]["train"]["config"]["dataset"]
+        with np.load(path("prepared", dataset=dataset)) as arrays, \
+                np.load(path("predictions", study=study_name, variant=variant, seed=seed)) as predictions:
+            panels.append((f"{variant} seed {seed}", arrays["x_test"], predictions["labels"], predictions["predicted"]))
     figures.misclassified_grids(panels, folder / "misclassified.png")
 
 
