@@ -1,6 +1,9 @@
 """Dataset fetching, checksums and preparation."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -124,6 +127,18 @@ def test_mnist1d_shuffle_seq_permutes_the_time_steps_the_same_way_for_every_exam
     assert (matches.sum(axis=1) == 1).all()
     permutation = matches.argmax(axis=1)
     assert sorted(permutation) == list(range(40)) and (permutation != np.arange(40)).any()
+
+
+def test_mnist1d_has_its_recorded_sha256_with_numpys_wider_simd_paths_switched_off():
+    """CPUs differ in which of numpy's SIMD paths run (float64 results then differ in the last bit);
+    the recorded hash must hold on every one, so generate again with this machine's optional paths off."""
+    from numpy._core import _multiarray_umath
+
+    optional = [feature for feature in _multiarray_umath.__cpu_dispatch__ if _multiarray_umath.__cpu_features__.get(feature)]
+    program = "from reprolab import data; print(data.load_mnist1d(None, {'source': 'mnist1d'})[1]['mnist1d.make_dataset'])"
+    generated = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True,
+                               env={**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(optional)})
+    assert generated.stdout.strip() == data.MNIST1D_SHA256[False]
 
 
 def test_mnist1d_that_does_not_match_its_recorded_sha256_is_refused(monkeypatch):
