@@ -276,6 +276,19 @@ def test_changes_list_flipped_verdicts_values_outside_their_interval_and_new_fai
     assert changes.compare(before, before, {}) == []
 
 
+def test_changes_pair_each_claim_with_its_own_earlier_figures_when_the_card_inserts_or_drops_claims():
+    before = {"claim1": {"value": -1.0, "low": -2.0, "high": -0.5, "verdict": "supported"},
+              "claim2": {"value": 40.0, "low": 38.0, "high": 42.0, "verdict": "inconclusive"},
+              "claim3": {"value": 0.5, "low": 0.1, "high": 0.9, "verdict": "supported"}}
+    after = {"claim1": {"value": -1.1, "low": -2.1, "high": -0.6, "verdict": "supported"},
+             "claim2": {"value": -7.0, "low": -9.0, "high": -5.0, "verdict": "supported"},
+             "claim3": {"value": 40.5, "low": 38.5, "high": 42.5, "verdict": "inconclusive"}}
+    aligned = changes.align_claims(before, {"claim1": "a beats b", "claim2": "c is 40", "claim3": "d beats e"},
+                                   {"claim1": "a beats b", "claim2": "f beats c", "claim3": "c is 40"})
+    assert changes.compare(aligned, after, {"claim1": "a beats b", "claim2": "f beats c", "claim3": "c is 40"}) == [
+        "claim2 (f beats c): new", "`claim3 (d beats e)`: removed"]
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -13,7 +13,8 @@ HISTORY = 50  # commits of metrics.json searched for an earlier version
 
 
 def committed_metrics(study_name, current):
-    """(short commit, date, metrics) of the newest commit whose metrics.json differs from `current`, or None."""
+    """(short commit, date, metrics, claim texts by metrics key) of the newest commit whose metrics.json
+    differs from `current`, or None; the texts come from that commit's verdicts.json."""
     target = path("study_metrics", study=study_name)
     for line in git("log", f"-{HISTORY}", "--format=%h %cs", "--", target).splitlines():
         commit, date = line.split()
@@ -22,8 +23,24 @@ def committed_metrics(study_name, current):
         except json.JSONDecodeError:
             continue
         if earlier != current:
-            return commit, date, earlier
+            try:
+                claims = json.loads(git("show", f"{commit}:{path('verdicts', study=study_name)}"))["claims"]
+            except (json.JSONDecodeError, KeyError):
+                claims = []
+            return commit, date, earlier, {f"claim{index + 1}": claim["text"] for index, claim in enumerate(claims)}
     return None
+
+
+def align_claims(previous, previous_texts, claim_texts):
+    """`previous` with its claims keyed as the current ones hold the same text: claims are numbered by
+    their place on the card, so one inserted or removed must not pair a claim with another's figures.
+    A claim whose text is no longer on the card keeps its old key, named with its text."""
+    current_key = {text: key for key, text in claim_texts.items()}
+    aligned = {key: value for key, value in previous.items() if key not in previous_texts}
+    for key, text in previous_texts.items():
+        if key in previous:
+            aligned[current_key.get(text, f"{key} ({text})")] = previous[key]
+    return aligned
 
 
 def _left_interval(now, before, value_key, low_key, high_key):
@@ -63,8 +80,8 @@ def since_committed(study_name, current, claim_texts):
     committed = committed_metrics(study_name, json.loads(json.dumps(current)))  # as read back from the file
     if committed is None:
         return {"against": "No committed report differs from this one (a first report, or not a git checkout).", "items": []}
-    commit, date, previous = committed
-    items = compare(previous, current, claim_texts)
+    commit, date, previous, previous_texts = committed
+    items = compare(align_claims(previous, previous_texts, claim_texts), current, claim_texts)
     against = (f"Against `{path('study_metrics', study=study_name)}` as committed in `{commit}` ({date}), the last committed "
                f"version that differs from this one; `dvc metrics diff` "
                "lists every number. Listed: verdicts that flipped, values that left their earlier 95% interval (or moved, "
