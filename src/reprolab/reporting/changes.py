@@ -12,6 +12,11 @@ from reprolab.reporting.provenance import git
 HISTORY = 50  # commits of metrics.json searched for an earlier version
 
 
+def claim_texts(claims):
+    """Each claim's text by its key in metrics.json (`claimN`, N its place on the card)."""
+    return {f"claim{index + 1}": claim["text"] for index, claim in enumerate(claims)}
+
+
 def committed_metrics(study_name, current):
     """(short commit, date, metrics, claim texts by metrics key) of the newest commit whose metrics.json
     differs from `current`, or None; the texts come from that commit's verdicts.json."""
@@ -27,7 +32,7 @@ def committed_metrics(study_name, current):
                 claims = json.loads(git("show", f"{commit}:{path('verdicts', study=study_name)}"))["claims"]
             except (json.JSONDecodeError, KeyError):
                 claims = []
-            return commit, date, earlier, {f"claim{index + 1}": claim["text"] for index, claim in enumerate(claims)}
+            return commit, date, earlier, claim_texts(claims)
     return None
 
 
@@ -75,13 +80,14 @@ def compare(previous, current, claim_texts):
     return items
 
 
-def since_committed(study_name, current, claim_texts):
+def since_committed(study_name, current, claims):
     """The page's closing section as data: what it compares against and the changes found."""
     committed = committed_metrics(study_name, json.loads(json.dumps(current)))  # as read back from the file
     if committed is None:
         return {"against": "No committed report differs from this one (a first report, or not a git checkout).", "items": []}
     commit, date, previous, previous_texts = committed
-    items = compare(align_claims(previous, previous_texts, claim_texts), current, claim_texts)
+    texts = claim_texts(claims)
+    items = compare(align_claims(previous, previous_texts, texts), current, texts)
     against = (f"Against `{path('study_metrics', study=study_name)}` as committed in `{commit}` ({date}), the last committed "
                f"version that differs from this one; `dvc metrics diff` "
                "lists every number. Listed: verdicts that flipped, values that left their earlier 95% interval (or moved, "

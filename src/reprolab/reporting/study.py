@@ -58,7 +58,7 @@ def run(plan, study_name):
         proxy_analysis = ranking.analyse(*proxy_inputs(study_name, runs), published)
     judged = verdicts.judge_claims(study, rows, runs, proxy_analysis)
     metrics = study_metrics(rows, judged, proxy_analysis)
-    changes = since_committed(study_name, metrics, {f"claim{index + 1}": claim["text"] for index, claim in enumerate(judged)})
+    changes = since_committed(study_name, metrics, judged)
     write_tables(study_name, runs, rows, metrics)
     draw_figures(study_name, study, runs, rows)
     blocks = build_document(study_name, study, runs, rows, comparisons, judged, provenance(plan.params, study_name, runs), changes,
