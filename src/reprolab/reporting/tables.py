@@ -7,6 +7,7 @@ import numpy as np
 
 from reprolab.atomic import write_json, write_text
 from reprolab.planning.paths import path
+from reprolab.reporting.changes import claim_texts
 from reprolab.reporting.page import number
 
 
@@ -30,9 +31,9 @@ def study_metrics(rows, judged, proxy_analysis=None):
                                 **({"test_error_percent": _rounded(row["test"]["mean"]), "test_error_std": _rounded(row["test"]["std"]),
                                     "test_error_low": _rounded(row["test"]["low"]), "test_error_high": _rounded(row["test"]["high"]),
                                     "train_error_percent": _rounded(row["train"]["mean"])} if row["test"] else {})} for row in rows}
-    for index, claim in enumerate(judged):
+    for key, claim in zip(claim_texts(judged), judged):
         measured = claim["measured"] or {}
-        metrics[f"claim{index + 1}"] = {"value": _rounded(measured.get("mean", measured.get("difference"))), "low": _rounded(measured.get("low")),
+        metrics[key] = {"value": _rounded(measured.get("mean", measured.get("difference"))), "low": _rounded(measured.get("low")),
                                         "high": _rounded(measured.get("high")), "verdict": claim["verdict"]}
     if proxy_analysis:
         metrics["proxies"] = {row["proxy"]: {"spearman": _rounded(row["spearman"]), "low": _rounded(row["spearman_interval"][0]),
