@@ -2,11 +2,12 @@
 
 import keras
 
-from reprolab.models import attention, cnn, conv1d, lecun1989, logistic, mlp, recurrent, resnet
+from reprolab.models import attention, cnn, conv1d, dense, lecun1989, logistic, mlp, recurrent, resnet
 from reprolab.models.layers import Blur
 
 MODELS = {"lecun1989": lecun1989.build, "resnet": resnet.build, "cnn": cnn.build, "mlp": mlp.build, "logistic": logistic.build,
-          "conv1d": conv1d.build, "recurrent": recurrent.build, "attention": attention.build}
+          "conv1d": conv1d.build, "recurrent": recurrent.build, "attention": attention.build,
+          "dense": dense.build}
 
 
 def build_model(config, input_shape, classes, seed):

@@ -1,6 +1,7 @@
 """The checks of params.yaml and the cards that a schema cannot express (cross-references, sizes,
 settings a model takes), run before any job starts."""
 
+import difflib
 from pathlib import Path
 
 from reprolab.dataset_sizes import TRAIN_EXAMPLES
@@ -17,7 +18,8 @@ MODEL_SETTINGS = {"lecun1989": {"activation", "output_activation", "dropout"},
                   "conv1d": {"channels"},
                   "recurrent": {"cell", "units", "bidirectional", "readout", "recurrent_dropout", "state_dropout", "zoneout_cell",
                                 "zoneout_hidden", "normalization"},
-                  "attention": {"units", "heads", "blocks"}}
+                  "attention": {"units", "heads", "blocks"},
+                  "dense": {"widths", "batchnorm", "binarize", "prunable"}}
 
 # The zero-cost proxies proxies.py scores for every network (ranking.py adds their `vote`).
 PROXIES = ("params", "flops", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot")
@@ -64,6 +66,7 @@ def validate(params, source="params.yaml"):
             if "eta" not in resolved["optimizer"].get("gradient_noise", {"eta": None}) and "optimizer.gradient_noise.eta" not in picked_keys:
                 raise ParamsError(f"{where}: optimizer.gradient_noise needs eta, or a sweep in `picked` whose key is optimizer.gradient_noise.eta")
             _check_timing(resolved, where)
+            _check_derived(params, study_name, study, resolved, where)
             if "proxies" in study and resolved["model"]["name"] != "cnn":
                 raise ParamsError(f"{where}: zero-cost proxies are scored for chain networks (model cnn), not {resolved['model']['name']}; "
                                   f"remove studies.{study_name}.proxies or use model cnn")
@@ -140,6 +143,45 @@ def _check_model(resolved, where):
                           "use optimizer.name sgd without gradient_noise or adaptive_clipping, or drop weight_decay_form")
     if model.get("normalization") == "nf_agc" and "adaptive_clipping" not in resolved["optimizer"]:
         raise ParamsError(f"{where}: normalization nf_agc needs optimizer.adaptive_clipping (lambda, e.g. 0.04)")
+
+
+def _check_derived(params, study_name, study, resolved, where):
+    """A run that starts from another: the source exists, has every seed, and is no descendant of this
+    run; a quantised run only transforms, a pruned one needs masks."""
+    derived = "starts_from" in resolved
+    for key in ("quantize", "prune"):
+        if key in resolved and not derived:
+            raise ParamsError(f"{where}: {key} transforms a trained model; name it with starts_from: {{variant: <name>}}")
+    if resolved["epochs"] == 0 and (not derived or "prune" in resolved):
+        raise ParamsError(f"{where}: epochs 0 trains nothing; set epochs >= 1 (0 is for a starts_from model used as trained or quantised)")
+    if "quantize" in resolved and (resolved["epochs"] != 0 or "prune" in resolved):
+        raise ParamsError(f"{where}: quantize is post-training (Keras' Model.quantize): set epochs: 0 and no prune")
+    missing = sorted({"fraction", "classifier_fraction", "weights"} - set(resolved.get("prune", {"fraction", "classifier_fraction", "weights"})))
+    if missing:
+        raise ParamsError(f"{where}.prune needs {', '.join(missing)} (here or in the variant it extends)")
+    if "prune" in resolved and not (resolved["model"]["name"] == "dense" and resolved["model"]["prunable"]):
+        raise ParamsError(f"{where}: prune needs masks to carry: set model {{name: dense, prunable: true}}")
+    if resolved["model"]["name"] == "dense" and resolved["model"]["prunable"] and resolved["model"]["binarize"] != "none":
+        raise ParamsError(f"{where}: model.prunable is for float layers; set binarize: none or prunable: false")
+    chain, current, current_study = [f"{study_name}/{where.rsplit('.', 1)[1]}"], resolved, study_name
+    while "starts_from" in current:
+        source_study = current["starts_from"].get("study", current_study)
+        source_variant = current["starts_from"]["variant"]
+        if source_study not in params["studies"]:
+            raise ParamsError(f"{where}.starts_from.study: unknown study '{source_study}'; studies: {', '.join(params['studies'])}")
+        source_settings = study_settings(params, source_study)
+        if source_variant not in source_settings["variants"]:
+            close = difflib.get_close_matches(source_variant, list(source_settings["variants"]), n=1)
+            raise ParamsError(f"{where}.starts_from: study {source_study} has no variant '{source_variant}'"
+                              + (f" (did you mean '{close[0]}'?)" if close else ""))
+        missing = sorted(set(study["seeds"]) - set(source_settings["seeds"]))
+        if missing:
+            raise ParamsError(f"{where}.starts_from: {source_study}/{source_variant} is not trained at seeds {missing}; "
+                              f"give the study seeds it has ({source_settings['seeds']})")
+        chain.append(f"{source_study}/{source_variant}")
+        if chain[-1] in chain[:-1]:
+            raise ParamsError(f"{where}.starts_from forms a cycle ({' -> '.join(chain)}); remove one link")
+        current, current_study = resolve_variant(params, source_study, source_variant), source_study
 
 
 def _check_recurrent(model, where):

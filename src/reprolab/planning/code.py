@@ -8,9 +8,10 @@ from pathlib import Path
 
 SOURCE = "src/reprolab/"
 TRAINING = tuple(f"training/{name}.py" for name in (
-    "checkpoint", "engine", "evaluate", "optimizers", "per_example", "runtime", "seeds_at_once", "stage", "timing"))
+    "checkpoint", "derived", "engine", "evaluate", "inference", "optimizers", "per_example", "runtime", "seeds_at_once", "stage", "timing"))
 ENGINE = ("atomic.py", "data.py", "dataset_sizes.py", "environment.py", "nesting.py", "outcomes.py", "sweeps.py", "planning/jobs.py",
-          "planning/paths.py", "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py") + TRAINING
+          "planning/paths.py", "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py",
+          "models/pruning.py") + TRAINING
 PLANNING = tuple(f"planning/{name}.py" for name in ("checks", "code", "dvc_yaml", "graph", "jobs", "loading", "paths", "variants"))
 PLANNING_IMPORTS = ("atomic.py", "dataset_sizes.py", "nesting.py")
 # A report, plot or index job rebuilds the plan (a page shows the graph's commands) and reads the lock.
@@ -29,7 +30,7 @@ CODE = {
 
 
 # A model's modules, where its network is built by more than models/<name>.py.
-MODEL_MODULES = {"recurrent": ("recurrent", "lstm_variants")}
+MODEL_MODULES = {"recurrent": ("recurrent", "lstm_variants"), "dense": ("dense", "binary")}
 
 
 def model_files(model):

@@ -11,6 +11,7 @@ PATHS = {
     "model": RUN + "/model.keras",
     "history": RUN + "/history.csv",
     "train_info": RUN + "/train.json",
+    "initial_weights": RUN + "/initial_weights.npz",  # every variable before training, by path
     "metrics": RUN + "/metrics.json",
     "predictions": RUN + "/predictions.npz",
     # outside the run directory, which both orchestrators delete before they rerun a train job

@@ -18,7 +18,7 @@ from reprolab.models.normalization import initialize_weight_norm
 from reprolab.models import resnet
 from reprolab.planning.code import code_digest
 from reprolab.planning.paths import path
-from reprolab.training import runtime, seeds_at_once
+from reprolab.training import derived, runtime, seeds_at_once
 from reprolab.training.checkpoint import EpochCheckpoint
 from reprolab.training.optimizers import AdaptiveClippingSGD, CoupledDecaySGD, NoisySGD
 from reprolab.training.per_example import LOSS_KEY, PerExampleModel, as_one_batch
@@ -63,8 +63,11 @@ def build_loss(loss_name):
 
 
 def learning_rate_schedule(config, total_steps):
-    """The configured learning rate over `total_steps`: a constant, or linear decay to the final rate."""
+    """The configured learning rate over `total_steps`: a constant, or linear or exponential decay to the final rate."""
     learning_rate, schedule_config = config["optimizer"]["learning_rate"], config["schedule"]
+    if schedule_config["name"] == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps=total_steps,
+                                                           decay_rate=schedule_config["final_learning_rate"] / learning_rate)
     if schedule_config["name"] == "linear":
         return keras.optimizers.schedules.PolynomialDecay(
             learning_rate, decay_steps=total_steps, end_learning_rate=schedule_config["final_learning_rate"], power=1.0
@@ -170,11 +173,17 @@ class SeedRun:
     measured_at_init: dict
 
 
-def prepare(config, data, seed, backup_directory, label, identity=None):
-    """Builds, initialises and compiles one seed's model and restores its checkpoint if a killed
-    run with the same `identity` (config, seed, data) left one in `backup_directory`."""
-    model = build_model(config, data["x_train"].shape[1:], CLASSES, seed)
-    measured_at_init = initialize(model, config, data["x_train"], seed)
+def prepare(config, data, seed, backup_directory, label, identity=None, study=None, initial_weights=None):
+    """Builds (or, for a run that `starts_from` another, derives), initialises and compiles one
+    seed's model, saves its initial weights when given a path, and restores its checkpoint if a
+    killed run with the same `identity` (config, seed, data) left one in `backup_directory`."""
+    if "starts_from" in config:
+        model, measured_at_init = derived.derive(config, study, seed, data["x_train"].shape[1:], CLASSES), {}
+    else:
+        model = build_model(config, data["x_train"].shape[1:], CLASSES, seed)
+        measured_at_init = initialize(model, config, data["x_train"], seed)
+    if initial_weights:
+        derived.save_initial_weights(model, initial_weights)
     trainer, fit_arguments = compile_trainer(config, model, data, seed)
     recorder = EpochRecorder(data, label)
     checkpoint = EpochCheckpoint(backup_directory, identity or {"config": config, "seed": seed}, recorder)
@@ -196,7 +205,7 @@ def finish(run, outputs, wall_seconds):
     return {
         "status": "diverged" if diverged_epoch else "ok",
         "diverged_epoch": diverged_epoch,
-        "epochs_completed": len(run.recorder.rows),
+        "epochs_completed": sum(row["epoch"] > 0 for row in run.recorder.rows),  # a 0-epoch run's row is its epoch 0
         "resumed_after_epoch": run.initial_epoch,  # wall_seconds then covers only the resumed part
         "parameters": run.model.count_params(),
         "macs": count_macs(run.model),
@@ -205,13 +214,19 @@ def finish(run, outputs, wall_seconds):
     }
 
 
-def train(config, data, seed, outputs, backup_directory, label, identity=None):
+def train(config, data, seed, outputs, backup_directory, label, identity=None, study=None):
     """Fits one model with Keras' `fit` (nothing more for a run its checkpoint says diverged); returns
-    the train.json record."""
-    run = prepare(config, data, seed, backup_directory, label, identity)
+    the train.json record. A run of 0 epochs (a post-training transform) records one row, epoch 0,
+    scoring the model as derived."""
+    run = prepare(config, data, seed, backup_directory, label, identity, study, outputs["initial_weights"])
     started = time.perf_counter()
     timing_callbacks = run.fit_arguments.pop("callbacks", [])
-    if not run.recorder.diverged_epoch:
+    if config["epochs"] == 0:
+        arguments = run.fit_arguments
+        run.recorder.set_model(run.trainer)
+        run.recorder.on_epoch_begin(-1)
+        run.recorder.on_epoch_end(-1, {"loss": run.trainer.evaluate(arguments["x"], arguments["y"], batch_size=arguments["batch_size"], verbose=0)})
+    elif not run.recorder.diverged_epoch:
         run.trainer.fit(**run.fit_arguments, initial_epoch=run.initial_epoch, verbose=0,
                         callbacks=[*timing_callbacks, run.recorder, run.checkpoint])
     return finish(run, outputs, time.perf_counter() - started)
@@ -229,15 +244,17 @@ def run(job):
     seed_jobs = []
     for seed in seeds:
         wildcards = {"study": study, "variant": variant, "seed": seed}
-        seed_jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info")},
+        source = {"source_model_sha256": derived.source_fingerprint(config, study, seed)} if "starts_from" in config else {}
+        seed_jobs.append({"seed": seed, "outputs": {kind: path(kind, **wildcards) for kind in ("model", "history", "train_info", "initial_weights")},
                           "backup_directory": path("checkpoint", **wildcards), "label": f"[{study}/{variant}/seed{seed}]",
-                          "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"]}})
+                          "identity": {"config": config, "seed": seed, "dataset_sha256": meta["sha256"], **source}})
     together = len(seeds) > 1 and settings["seeds_at_once"] == "vmap" and seeds_at_once.applies(config)
     if together:
         runs = []
         for seed_job in seed_jobs:
             runtime.reseed(seed_job["seed"])
-            runs.append(prepare(config, data, seed_job["seed"], seed_job["backup_directory"], seed_job["label"], seed_job["identity"]))
+            runs.append(prepare(config, data, seed_job["seed"], seed_job["backup_directory"], seed_job["label"], seed_job["identity"], study,
+                                seed_job["outputs"]["initial_weights"]))
         wall_seconds = seeds_at_once.train_together(runs, config["epochs"])
         records = [finish(seed_run, seed_job["outputs"], wall_seconds) for seed_run, seed_job in zip(runs, seed_jobs)]
     else:
@@ -245,7 +262,7 @@ def run(job):
         for seed_job in seed_jobs:
             runtime.reseed(seed_job["seed"])
             records.append(train(config, data, seed_job["seed"], seed_job["outputs"], seed_job["backup_directory"], seed_job["label"],
-                                 seed_job["identity"]))
+                                 seed_job["identity"], study))
     code = code_digest(job["code"])
     for seed_job, record in zip(seed_jobs, records):
         grouped = {"seeds_at_once": {"seeds": list(seeds), "method": "vmap" if together else "in_turn"}} if len(seeds) > 1 else {}

@@ -11,6 +11,7 @@ import numpy as np
 from reprolab import data as datasets
 from reprolab.atomic import atomic_path, write_json
 from reprolab.planning.paths import path
+from reprolab.training import inference
 from reprolab.training.engine import CLASSES, build_loss, predict, targets_for
 
 
@@ -33,7 +34,8 @@ def score(model, loss_name, images, labels):
 
 
 def run(study, variant, seed):
-    """The `evaluate` stage: loads the model in Keras' safe mode and writes metrics and predictions."""
+    """The `evaluate` stage: loads the model in Keras' safe mode and writes metrics and predictions;
+    with `measure_inference`, also its bytes and speed (training/inference.py)."""
     wildcards = {"study": study, "variant": variant, "seed": seed}
     train_info = json.loads(Path(path("train_info", **wildcards)).read_text())
     dataset = train_info["config"]["dataset"]
@@ -66,6 +68,7 @@ def run(study, variant, seed):
         "per_class_test_error_percent": [round(float(value), 4) for value in per_class],
         "confusion": confusion.tolist(),
         "dataset_sha256": meta["sha256"],
+        **(inference.measure(model, path("model", **wildcards), data["x_test"]) if train_info["config"].get("measure_inference") else {}),
     }
     write_json(path("metrics", **wildcards), metrics)
     with atomic_path(path("predictions", **wildcards)) as temporary, open(temporary, "wb") as handle:
