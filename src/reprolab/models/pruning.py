@@ -51,3 +51,8 @@ def sparsity(model):
     masks = [np.asarray(layer.mask) for layer in prunable_layers(model)]
     total = sum(mask.size for mask in masks)
     return float(1.0 - sum(mask.sum() for mask in masks) / total) if total else 0.0
+
+
+def parameter_count(model):
+    """The model's parameters, its pruning masks (bookkeeping, not parameters) left out."""
+    return model.count_params() - sum(int(np.prod(layer.mask.shape)) for layer in prunable_layers(model))

@@ -275,6 +275,8 @@ def _check_plots(params, study_name, card):
         if plot["kind"] == "sweep" and plot.get("sweep") not in study.get("sweeps", {}):
             raise ParamsError(f"{where}.sweep: a sweep plot names one of studies.{study_name}.sweeps "
                               f"({', '.join(study.get('sweeps', {})) or 'none declared'})")
+        if plot["kind"] == "error_vs_measured" and not {"metric", "groups"} <= set(plot):
+            raise ParamsError(f"{where}: an error_vs_measured plot needs `metric` and `groups`")
         for variant in plot_variants(study, plot):
             if variant not in study["variants"]:
                 raise ParamsError(f"{where}.variants: unknown variant '{variant}'; variants: {', '.join(study['variants'])}")
@@ -286,5 +288,7 @@ def _check_plots(params, study_name, card):
                     setting(resolved, plot[key])
                 except KeyError:
                     raise ParamsError(f"{where}.{key}: variant '{variant}' has no setting '{plot[key]}' (a dotted key such as model.depth)") from None
+            if plot["kind"] == "error_vs_measured" and not resolved.get("measure_inference"):
+                raise ParamsError(f"{where}: variant '{variant}' does not measure {plot.get('metric')}; set measure_inference: true for it")
             if plot["kind"] == "signal_propagation" and resolved["model"]["name"] != "resnet":
                 raise ParamsError(f"{where}: signal propagation is measured for residual nets only; '{variant}' is {resolved['model']['name']}")

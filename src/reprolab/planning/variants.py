@@ -18,6 +18,8 @@ def plot_variants(study, plot):
         drawn = [point_name(plot["sweep"], value) for value in study["sweeps"][plot["sweep"]]["values"]]
     elif plot["kind"] == "paired_bars":
         drawn = [variant for pair in plot["pairs"] for variant in pair]
+    elif plot["kind"] == "error_vs_measured":
+        drawn = [variant for group in plot["groups"].values() for variant in group]
     else:
         drawn = plot.get("variants") or list(study["variants"])
     return drawn + [plot["reference"]] if plot.get("reference") and plot["reference"] not in drawn else drawn

@@ -37,6 +37,12 @@ def run_plot(plan, study_name, plot_name):
                                 plot.get("pair_labels", ("without", "with")))
         return
     reference = plot.get("reference")
+    bands = _reference_band(reference, list(rows[reference]["test_per_seed"].values()), rows[reference]["runs"]) if reference else None
+    if plot["kind"] == "error_vs_measured":
+        lines = {label: [(measured_value(runs[variant], plot["metric"]), list(rows[variant]["test_per_seed"].values()), rows[variant]["failed_runs"],
+                          rows[variant]["runs"]) for variant in group] for label, group in plot["groups"].items()}
+        figures.error_against(_by_x(lines), MEASURED_LABELS[plot["metric"]], None, plot["title"], target, bands)
+        return
     if plot["kind"] == "sweep":
         record = sweeps.read_pick(study_name, plot["sweep"])
         points = [(point["value"], point["validation_error_per_seed"], point["failed"], point["runs"]) for point in record["points"]]
@@ -55,10 +61,17 @@ def run_plot(plan, study_name, plot_name):
         config = variants.resolve_variant(plan.params, study_name, variant)
         lines.setdefault(loading.setting(config, plot["series"]), []).append(
             (loading.setting(config, plot["x"]), list(row["test_per_seed"].values()), row["failed_runs"], row["runs"]))
-    bands = None
-    if reference:
-        bands = _reference_band(reference, list(rows[reference]["test_per_seed"].values()), rows[reference]["runs"])
     figures.error_against(_by_x(lines), labels.get(plot["x"], plot["x"]), labels.get(plot["series"], plot["series"]), plot["title"], target, bands)
+
+
+MEASURED_LABELS = {"sparsity": "share of weights pruned (%)", "packed_bytes": "model bytes, packed (log scale)",
+                   "saved_bytes": "model bytes as saved (log scale)", "latency_ms": "latency per example (ms)"}
+
+
+def measured_value(variant_runs, metric):
+    """The median over a variant's runs of a quantity its evaluation measured (sparsity in percent)."""
+    value = float(np.median([run["metrics"][metric] for run in variant_runs]))
+    return 100.0 * value if metric == "sparsity" else value
 
 
 def _reference_band(reference, trained_values, runs):

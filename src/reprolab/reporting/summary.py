@@ -93,6 +93,7 @@ def summarise(study, runs):
             "macs": variant_runs[0]["train"].get("macs"),
             "epochs": variant_runs[0]["train"]["config"]["epochs"],
             "batch_size": variant_runs[0]["train"]["config"]["batch_size"],
+            "inference": inference_medians(finished),
             "wall_seconds_mean": float(np.mean([run["train"]["wall_seconds"] for run in variant_runs])),
             "diverged_runs": sum(run["train"]["status"] == "diverged" for run in variant_runs),
             "failed_runs": len(variant_runs) - len(finished),
@@ -100,6 +101,17 @@ def summarise(study, runs):
             "runs": len(variant_runs),
         })
     return rows
+
+
+INFERENCE_KEYS = ("sparsity", "saved_bytes", "packed_bytes", "latency_ms", "throughput_per_second")
+
+
+def inference_medians(finished):
+    """Median over the trained runs of what `measure_inference` recorded (None where it was not)."""
+    if not finished or "packed_bytes" not in finished[0]["metrics"]:
+        return None
+    return {**{key: float(np.median([run["metrics"][key] for run in finished])) for key in INFERENCE_KEYS},
+            "packed_format": finished[0]["metrics"]["packed_format"]}
 
 
 def best_row(rows):

@@ -8,7 +8,7 @@ from reprolab.reporting import ranking, stats
 POWER = 0.8
 VERDICT_RULE = (
     "A claim about error is **supported** when the whole 95% interval of the measured quantity lies on the claimed side "
-    "(below zero for a difference claimed to lower test error; inside ± the tolerance for a difference claimed to be "
+    "(below zero for a difference claimed to lower test error; below the tolerance for a cost claimed to stay under it; inside ± the tolerance for a difference claimed to be "
     "negligible; inside the published value ± the tolerance for a reproduced figure), **contradicted** when it lies wholly "
     "on the other side, and **inconclusive** otherwise. Errors are compared over the runs that trained (paired over the "
     "seeds both variants trained). A claim about failures compares the share of failed runs of two variants with Fisher's "
@@ -63,11 +63,16 @@ def failures(variant_runs, epoch=None):
 
 
 def _interval_verdict(claim, measured, reference=None):
-    if claim["kind"] == "improves":
-        return interval_verdict(measured and measured["low"], measured and measured["high"], below=0.0)
+    if claim["kind"] in ("improves", "costs_less_than"):
+        return interval_verdict(measured and measured["low"], measured and measured["high"], below=_bound(claim))
     centre = reference if claim["kind"] == "reproduces" else 0.0
     return interval_verdict(measured and measured["low"], measured and measured["high"],
                             within=(centre - claim["tolerance"], centre + claim["tolerance"]))
+
+
+def _bound(claim):
+    """The difference (variant - over) a one-sided claim says the error stays below: 0, or the tolerated cost."""
+    return claim["tolerance"] if claim["kind"] == "costs_less_than" else 0.0
 
 
 def seeds_to_decide(claim, measured, verdict, reference=None):
@@ -78,8 +83,9 @@ def seeds_to_decide(claim, measured, verdict, reference=None):
     if not measured or measured.get("std") is None:
         return None
     mean = measured["mean"] - (reference or 0.0)
-    if claim["kind"] == "improves":
-        return stats.seeds_needed_paired(mean, measured["std"], 0.0, "below" if mean < 0 else "above", POWER)
+    if claim["kind"] in ("improves", "costs_less_than"):
+        bound = _bound(claim)
+        return stats.seeds_needed_paired(mean, measured["std"], bound, "below" if mean < bound else "above", POWER)
     tolerance = claim["tolerance"]
     if verdict == "contradicted" or abs(mean) >= tolerance:  # the effect lies outside the tolerance: decide that
         return stats.seeds_needed_paired(mean, measured["std"], tolerance if mean > 0 else -tolerance, "above" if mean > 0 else "below", POWER)
@@ -103,7 +109,7 @@ def _measure(claim, runs, rows):
                     f"{reference:.2f} ± {claim['tolerance']:.2f}")
         return measured, quantity, _interval_verdict(claim, measured, reference), reference
     measured = stats.paired_difference(trained_errors(runs[claim["variant"]], epoch), trained_errors(runs[claim["over"]], epoch))
-    bound = f", within ± {claim['tolerance']:.2f}" if claim["kind"] == "matches" else ""
+    bound = {"matches": f", within ± {claim.get('tolerance', 0):.2f}", "costs_less_than": f", below +{claim.get('tolerance', 0):.2f}"}.get(claim["kind"], "")
     seeds = "no seed trained in both" if not measured else f"paired over the {len(measured['seeds'])} seeds both trained"
     quantity = f"test error{when} of `{claim['variant']}` minus `{claim['over']}` ({seeds}{bound})"
     return measured, quantity, _interval_verdict(claim, measured), None
@@ -144,8 +150,8 @@ def leans_for(claim, measured, reference=None):
         return None
     if claim.get("measure") == "failure_rate":
         return measured["difference"] < 0
-    if claim["kind"] == "improves":
-        return measured["mean"] < 0
+    if claim["kind"] in ("improves", "costs_less_than"):
+        return measured["mean"] < _bound(claim)
     return abs(measured["mean"] - (reference or 0.0)) < claim["tolerance"]
 
 

@@ -15,6 +15,7 @@ from reprolab.atomic import atomic_path, write_json
 from reprolab.models.factory import build_model
 from reprolab.models.macs import count_macs
 from reprolab.models.normalization import initialize_weight_norm
+from reprolab.models.pruning import parameter_count
 from reprolab.models import resnet
 from reprolab.planning.code import code_digest
 from reprolab.planning.paths import path
@@ -207,7 +208,7 @@ def finish(run, outputs, wall_seconds):
         "diverged_epoch": diverged_epoch,
         "epochs_completed": sum(row["epoch"] > 0 for row in run.recorder.rows),  # a 0-epoch run's row is its epoch 0
         "resumed_after_epoch": run.initial_epoch,  # wall_seconds then covers only the resumed part
-        "parameters": run.model.count_params(),
+        "parameters": parameter_count(run.model),
         "macs": count_macs(run.model),
         "wall_seconds": wall_seconds,
         **run.measured_at_init,
