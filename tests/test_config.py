@@ -116,7 +116,15 @@ BAD_PARAMS = [
     ("unknown optimizer", lambda p: p["studies"]["tiny"]["variants"]["adamw"]["optimizer"].update(name="adamx"),
      "'adamx' is not allowed (did you mean 'adamw'?)"),
     ("wrong type", lambda p: p["studies"]["tiny"]["base"].update(epochs="two"), "studies.tiny.base.epochs: 'two' is not of type 'integer'"),
-    ("negative epochs", lambda p: p["studies"]["tiny"]["base"].update(epochs=-1), "studies.tiny.base.epochs: -1 is less than the minimum of 1"),
+    ("negative epochs", lambda p: p["studies"]["tiny"]["base"].update(epochs=-1), "studies.tiny.base.epochs: -1 is less than the minimum of 0"),
+    ("zero epochs", lambda p: p["studies"]["tiny"]["base"].update(epochs=0), ": epochs 0 trains nothing; set epochs >= 1"),
+    ("unknown source", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(starts_from={"variant": "papr"}),
+     "variants.adamw.starts_from: study tiny has no variant 'papr' (did you mean 'paper'?)"),
+    ("quantised from nothing", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(quantize="int8", epochs=0),
+     "variants.adamw: quantize transforms a trained model; name it with starts_from"),
+    ("derived in a cycle", lambda p: (p["studies"]["tiny"]["variants"].update(paper={"starts_from": {"variant": "adamw"}}),
+                                      p["studies"]["tiny"]["variants"]["adamw"].update(starts_from={"variant": "paper"})),
+     "starts_from forms a cycle (tiny/adamw -> tiny/paper -> tiny/adamw); remove one link"),
     ("learning rate zero", lambda p: p["studies"]["tiny"]["base"]["optimizer"].update(learning_rate=0), "learning_rate: 0 is less than or equal to the minimum of 0"),
     ("dropout of one", lambda p: p["studies"]["tiny"]["base"]["model"].update(dropout=1.0), "dropout: 1.0 is greater than or equal to the maximum of 1"),
     ("batch larger than the dataset", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(batch_size=301),
@@ -218,9 +226,10 @@ def test_baseline_must_be_a_variant(tmp_path, params):
 def test_cli_reports_a_bad_params_file_in_one_line(tmp_path, params, capsys):
     from reprolab import cli
 
-    params["studies"]["tiny"]["base"]["epochs"] = 0
+    params["studies"]["tiny"]["base"]["epochs"] = -1
     assert cli.main(["--params", str(write(tmp_path, params)), "validate"]) == 1
-    assert "studies.tiny.base.epochs: 0 is less than the minimum of 1" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "studies.tiny.base.epochs: -1 is less than the minimum of 0" in error and error.count("\n") == 1
 
 
 def test_a_study_without_a_card_is_refused(tmp_path, params):

@@ -486,3 +486,37 @@ def test_a_recurrent_variant_on_generated_sequences_trains_under_both_orchestrat
     run(f"rm -rf {runs}", repo)
     run("snakemake --cores 2 data/runs/tiny/lstm_zoneout", repo)
     assert {seed: (runs / f"seed{seed}/metrics.json").read_text() for seed in (0, 1)} == by_dvc, "the same seeds give the same metrics"
+
+
+def test_compressed_variants_train_after_their_source_under_both_orchestrators(tiny_repo):
+    repo = tiny_repo
+
+    def add_compression(params):
+        tiny = params["studies"]["tiny"]["variants"]
+        tiny["dense"] = {"model": {"name": "dense", "widths": [16], "batchnorm": False, "binarize": "none", "prunable": False},
+                         "loss": "cross_entropy", "optimizer": {"name": "adamw", "learning_rate": 1.0e-2, "weight_decay": 0.0},
+                         "batch_size": 16, "measure_inference": True}
+        tiny["dense_int8"] = {"extends": "dense", "starts_from": {"variant": "dense"}, "quantize": "int8", "epochs": 0}
+        tiny["dense_ticket"] = {"extends": "dense", "starts_from": {"variant": "dense"}, "model": {"prunable": True}, "epochs": 1,
+                                "prune": {"fraction": 0.5, "classifier_fraction": 0.25, "weights": "rewind"}}
+
+    edit_params(repo, add_compression)
+    run("reprolab sync", repo)
+    assert ran_stages(run("dvc repro train-tiny-dense_ticket train-tiny-dense_int8", repo).stdout) == {
+        "configure", "prepare-digits", "train-tiny-dense", "train-tiny-dense_ticket", "train-tiny-dense_int8"}
+    runs = repo / "data/runs/tiny"
+    by_dvc = {variant: {seed: json.loads((runs / f"{variant}/seed{seed}/metrics.json").read_text()) for seed in (0, 1)}
+              for variant in ("dense", "dense_int8", "dense_ticket")}
+    ticket = by_dvc["dense_ticket"][0]
+    assert 0.45 < ticket["sparsity"] < 0.5 and ticket["packed_format"] == "sparse float32 + 1-bit mask"
+    assert by_dvc["dense_int8"][0]["packed_format"] == "int8 kernels" and by_dvc["dense_int8"][0]["saved_bytes"] < by_dvc["dense"][0]["saved_bytes"]
+    assert json.loads((runs / "dense_int8/seed0/train.json").read_text())["epochs_completed"] == 0
+
+    run(f"rm -rf {runs}/dense {runs}/dense_int8 {runs}/dense_ticket", repo)
+    run("snakemake --cores 2 data/runs/tiny/dense_ticket data/runs/tiny/dense_int8", repo)
+    for variant, by_seed in by_dvc.items():
+        for seed, metrics in by_seed.items():
+            again = json.loads((runs / f"{variant}/seed{seed}/metrics.json").read_text())
+            assert again["test_error_percent"] == metrics["test_error_percent"], (variant, seed)
+    run("dvc repro -f -s train-tiny-dense", repo)  # the source retrained: new outputs (its wall times differ)
+    assert {"train-tiny-dense_int8", "train-tiny-dense_ticket"} <= stage_status(repo), "a retrained source reruns its derived runs"

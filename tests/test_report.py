@@ -221,6 +221,19 @@ def test_a_fragile_verdict_is_undecided_and_says_how_many_seeds_would_decide_it(
     assert judged["seeds_needed"] == needed
 
 
+@pytest.mark.parametrize("errors, verdict", [
+    ([5.0, 6.0, 5.5, 5.2, 5.8], "supported"),     # +0.04 on average: well under the 0.5 tolerated
+    ([3.0, 4.1, 3.4, 3.1, 3.9], "supported"),     # cheaper than free: a cost claim holds
+    ([6.5, 7.6, 7.1, 6.6, 7.4], "contradicted"),  # +1.6: the whole interval above the tolerance
+])
+def test_a_cost_claim_is_supported_below_its_tolerance_and_contradicted_above_it(errors, verdict):
+    runs = {name: [{"seed": seed, "train": {"status": "ok", "diverged_epoch": None},
+                    "metrics": {"test_error_percent": error, "confusion": (np.eye(10, dtype=int) * 10).tolist()}}
+                   for seed, error in enumerate(values)] for name, values in {"compressed": errors, "float": [5.0, 6.0, 5.4, 5.1, 5.8]}.items()}
+    claim = {"text": "costs little", "source": "s", "kind": "costs_less_than", "variant": "compressed", "over": "float", "tolerance": 0.5}
+    assert verdicts.judge(claim, runs, {})["verdict"] == verdict
+
+
 def test_one_seed_prints_no_spread_and_no_interval():
     single = stats.summary([4.0])
     assert page._mean_std(single) == "4.00" and page._interval(single) == ""

@@ -53,6 +53,14 @@ def sparsity(model):
     return float(1.0 - sum(mask.sum() for mask in masks) / total) if total else 0.0
 
 
+
 def parameter_count(model):
-    """The model's parameters, its pruning masks (bookkeeping, not parameters) left out."""
-    return model.count_params() - sum(int(np.prod(layer.mask.shape)) for layer in prunable_layers(model))
+    """The model's weights as its float form counts them: pruning masks left out (bookkeeping), and a
+    layer Keras quantised counted by its kernel's shape before packing plus its bias, not its scales."""
+    count = 0
+    for layer in model.layers:
+        if getattr(layer, "quantization_mode", None):
+            count += layer.input.shape[-1] * layer.units + (layer.units if layer.use_bias else 0)
+        else:
+            count += layer.count_params() - (int(np.prod(layer.mask.shape)) if isinstance(layer, PrunableDense) else 0)
+    return count

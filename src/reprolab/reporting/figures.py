@@ -233,12 +233,13 @@ def misclassified_grids(panels, target, limit=20):
     return _save(figure, target)
 
 
-def error_against(lines, x_label, series_label, title, target, bands=None, measured="test error %"):
+def error_against(lines, x_label, series_label, title, target, bands=None, measured="test error %", ticks_at_points=True):
     """Error (`measured`) against a setting: each trained seed as a dot, their mean as a line per series;
     `lines` maps a series value to [(x, per-seed errors of trained runs, failed runs, runs)]; `bands` maps a label
     to the per-seed errors of a reference variant (the setting switched off: a dashed mean over the seeds' range).
     Failed runs are counted at their x in a strip above the data (× where none trained), so the y range is the
-    trained runs'. Error is logarithmic when it spans more than 5x (_log_if_wide), x when it spans decades."""
+    trained runs'. Error is logarithmic when it spans more than 5x (_log_if_wide), x when it spans decades; x ticks
+    sit at the points' settings unless `ticks_at_points` is false (a measured quantity on x)."""
     figure, axes = plt.subplots(figsize=(7.5, 4.4))
     mark = matplotlib.transforms.blended_transform_factory(axes.transData, axes.transAxes)
     for index, (label, values) in enumerate((bands or {}).items()):
@@ -281,7 +282,7 @@ def error_against(lines, x_label, series_label, title, target, bands=None, measu
         axes.set_xlim(xs[0] / 2.5, xs[-1] * 2.5)  # room for the failure counts at either end
     else:
         axes.margins(x=0.15)
-    if xs and all(isinstance(x, (int, float)) for x in xs):
+    if ticks_at_points and xs and all(isinstance(x, (int, float)) for x in xs):
         axes.set_xticks(xs)
         axes.xaxis.set_major_formatter(PLAIN_NUMBERS)
     axes.set_xlabel(x_label)

@@ -41,7 +41,7 @@ def run_plot(plan, study_name, plot_name):
     if plot["kind"] == "error_vs_measured":
         lines = {label: [(measured_value(runs[variant], plot["metric"]), list(rows[variant]["test_per_seed"].values()), rows[variant]["failed_runs"],
                           rows[variant]["runs"]) for variant in group] for label, group in plot["groups"].items()}
-        figures.error_against(_by_x(lines), MEASURED_LABELS[plot["metric"]], None, plot["title"], target, bands)
+        figures.error_against(_by_x(lines), MEASURED_LABELS[plot["metric"]], None, plot["title"], target, bands, ticks_at_points=False)
         return
     if plot["kind"] == "sweep":
         record = sweeps.read_pick(study_name, plot["sweep"])

@@ -219,7 +219,7 @@ def train(config, data, seed, outputs, backup_directory, label, identity=None, s
     """Fits one model with Keras' `fit` (nothing more for a run its checkpoint says diverged); returns
     the train.json record. A run of 0 epochs (a post-training transform) records one row, epoch 0,
     scoring the model as derived."""
-    run = prepare(config, data, seed, backup_directory, label, identity, study, outputs["initial_weights"])
+    run = prepare(config, data, seed, backup_directory, label, identity, study, outputs.get("initial_weights"))
     started = time.perf_counter()
     timing_callbacks = run.fit_arguments.pop("callbacks", [])
     if config["epochs"] == 0:

@@ -20,13 +20,15 @@ THROUGHPUT_BATCH = 1024
 
 
 def packed_bytes(model):
-    """(bytes, format): binary kernels at 1 bit per weight, int8 (and int4, two per byte) kernels at
-    their stored width, pruned kernels as float32 non-zeros plus a 1-bit-per-position mask; every
+    """(bytes, format): binary kernels at 1 bit per weight, Keras' int8 and int4 kernels at their
+    stored width (int4 packed two to a byte), pruned kernels as float32 non-zeros plus a 1-bit-per-position mask; every
     other weight (biases, scales, BatchNorm statistics) as float32."""
     total, formats = 0.0, set()
     binary = {id(layer.kernel) for layer in model.layers if isinstance(layer, BinaryDense)}
     pruned = {id(layer.kernel): layer.mask for layer in model.layers if isinstance(layer, PrunableDense) and not layer.quantization_mode}
     masks = {id(mask) for mask in pruned.values()}
+    quantized = {id(variable): layer.quantization_mode for layer in model.layers if getattr(layer, "quantization_mode", None)
+                 for variable in layer.weights}
     for variable in model.weights:
         size = int(np.prod(variable.shape))
         if id(variable) in binary:
@@ -36,8 +38,8 @@ def packed_bytes(model):
             total, formats = total + 4 * kept + size / 8, formats | {"sparse float32 + 1-bit mask"}
         elif id(variable) in masks:
             continue
-        elif "int" in str(variable.dtype):
-            total, formats = total + size, formats | {"int8 storage"}
+        elif "int" in str(variable.dtype):  # int4 kernels come packed two to an int8
+            total, formats = total + size, formats | {f"{quantized.get(id(variable), 'int8')} kernels"}
         else:
             total += 4 * size
     return int(np.ceil(total)), ", ".join(sorted(formats)) or "float32"
