@@ -187,24 +187,26 @@ def sweep_blocks(study_name, study, runs):
     return blocks
 
 
-def inference_blocks(study, rows):
+def inference_blocks(rows):
     """What each variant costs to keep and to run, where its runs measured it (`measure_inference`)."""
     measured = [row for row in rows if row.get("inference")]
     if not measured:
         return []
-    baseline = next((row["inference"]["packed_bytes"] for row in measured if row["variant"] == study.get("baseline")), None)
     return [document.heading(2, "Size and speed"), document.paragraph(
         "Medians over the runs that trained. *Saved*: the `.keras` file for inference (architecture and weights, no optimizer "
         "state). *Packed*: the storage the method argues for, computed from the weights: binary kernels at 1 bit per weight, "
         "Keras' int8 and int4 kernels at their stored width with their float32 scales, pruned kernels as float32 non-zeros plus "
-        "a 1-bit mask, every other weight float32. Latency: one example through `predict_on_batch` (median of "
-        "200 warm calls); throughput: batches of 1024 (median of 5); one CPU thread, measured inside the train job, so a job "
-        "running beside it on the other core may slow it (benchmarks/RESULTS.md has the idle-machine figures)."),
-        document.table(["variant", "test error %", "params", "pruned %", "saved kB", "packed kB", "packed format",
-                        f"packed × smaller than `{study.get('baseline')}`", "latency ms", "examples / s"],
+        "a 1-bit mask, every other weight float32; kB are 1,000 bytes. *× smaller* compares the packed bytes with the same "
+        "network's parameters at 4 bytes each (its own float form). Params count weights as the float form does (pruning masks "
+        "and quantisation scales left out; pruned weights included, their share in *pruned*). Latency: one example through "
+        "`predict_on_batch` (median of 200 warm calls; most of its ~0.4 ms is the call itself, so differences of a tenth of a "
+        "millisecond are noise); throughput: batches of 1024 (median of 5); one CPU thread, measured inside the train job, so a "
+        "job running beside it on the other core may slow it (benchmarks/RESULTS.md has the idle-machine figures)."),
+        document.table(["variant", "test error %", "params", "kernel weights pruned %", "saved kB", "packed kB", "packed format",
+                        "× smaller than its float form", "latency ms", "examples / s"],
                        [[f"`{row['variant']}`", _mean_std(row["test"]), row["parameters"], f"{100 * row['inference']['sparsity']:.1f}",
                          f"{row['inference']['saved_bytes'] / 1000:.1f}", f"{row['inference']['packed_bytes'] / 1000:.1f}",
-                         row["inference"]["packed_format"], "" if not baseline else f"{baseline / row['inference']['packed_bytes']:.1f}",
+                         row["inference"]["packed_format"], f"{4 * row['parameters'] / row['inference']['packed_bytes']:.1f}",
                          f"{row['inference']['latency_ms']:.3f}", f"{row['inference']['throughput_per_second']:,.0f}"] for row in measured])]
 
 
@@ -276,7 +278,7 @@ def build_document(study_name, study, runs, rows, comparisons, verdicts_judged, 
           number(row["reference_test_error"]), number(row["reference_train_error"]), _signed(row["test_minus_reference"]),
           row["parameters"], "" if row["macs"] is None else row["macs"], row["epochs"], row["batch_size"],
           f"{row['wall_seconds_mean']:.0f}", "trained" if not row["failed_runs"] else row["status"]] for row in rows]))
-    blocks += inference_blocks(study, rows)
+    blocks += inference_blocks(rows)
     blocks += sweep_blocks(study_name, study, runs)
     if proxy_analysis:
         blocks += proxy_blocks(proxy_analysis)
