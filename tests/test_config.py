@@ -1,6 +1,7 @@
 """params.yaml: validation errors a user can act on, and variant resolution."""
 
 import copy
+import json
 import re
 
 import pytest
@@ -271,3 +272,16 @@ def test_a_proxy_claim_must_name_a_scored_proxy(tmp_path, params):
         {"text": "t", "source": "s", "published": "p", "kind": "correlates", "proxy": "synflw", "at_least": 0.5}]}))
     with pytest.raises(ParamsError, match="claims.0.proxy: unknown proxy 'synflw'"):
         checks.read_params(target)
+
+
+def test_a_derived_job_whose_source_is_not_trained_says_which_and_how_to_train_it(tmp_path, monkeypatch, capsys):
+    from reprolab import cli
+
+    monkeypatch.chdir(tmp_path)
+    job = {"name": "train-s-pruned", "stage": "train", "wildcards": {"study": "s", "variant": "pruned"}, "threads": 1,
+           "settings": {"seeds": [0, 1], "config": {"starts_from": {"variant": "mlp"}}}}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    assert cli.main(["run", str(tmp_path / "job.json")]) == 1
+    error = capsys.readouterr().err
+    assert "train-s-pruned starts from s/mlp, which has no trained model at seeds [0, 1]" in error
+    assert "`dvc repro train-s-mlp`" in error and error.count("\n") == 1

@@ -83,6 +83,8 @@ def run_job(job):
         data.prepare(wildcards["dataset"], settings["dataset"], job["outputs"]["prepared"], job["outputs"]["prepared_meta"],
                      path("raw", dataset=wildcards["dataset"]))
     elif stage in ("train", "proxies"):
+        if stage == "train":
+            check_source(job)
         from reprolab.training import runtime
 
         runtime.configure(job["threads"], 0, settings.get("accelerator", "cpu"))
@@ -108,6 +110,20 @@ def run_job(job):
     else:
         run_report(job)
     print(f"{stage} {label}: wrote {', '.join(job['outputs'].values())}")
+
+
+def check_source(job):
+    """A derived run's source (`starts_from`) must be trained at every seed: said before Keras starts,
+    with the command that trains it (both orchestrators run the source first on their own)."""
+    source = job["settings"]["config"].get("starts_from")
+    if not source:
+        return
+    study, variant = source.get("study", job["wildcards"]["study"]), source["variant"]
+    missing = [seed for seed in job["settings"]["seeds"] if not os.path.exists(path("model", study=study, variant=variant, seed=seed))]
+    if missing:
+        raise ValueError(f"{job['name']} starts from {study}/{variant}, which has no trained model at seeds {missing} "
+                         f"({path('runs', study=study, variant=variant)}); train it first: `dvc repro train-{study}-{variant}` or "
+                         f"`snakemake --cores all {path('runs', study=study, variant=variant)}`")
 
 
 def run_report(job):
