@@ -49,6 +49,59 @@ def test_full_scale_applies_the_overlay(params):
     assert variants.resolve_variant(params, "tiny", "paper")["epochs"] == 3
 
 
+def lottery_study(params, **lottery):
+    """The tiny study with a dense `mlp` variant and the lottery pruning it (two rounds of half the weights)."""
+    study = params["studies"]["tiny"]
+    study["variants"]["mlp"] = {"model": {"name": "dense", "widths": [8], "batchnorm": False, "binarize": "none", "prunable": False},
+                                "loss": "cross_entropy", "batch_size": 16, "measure_inference": True}
+    study["lottery"] = {"from": "mlp", "rounds": 2, "fraction": 0.5, "classifier_fraction": 0.25, **lottery}
+    return params
+
+
+def test_the_lottery_is_rounds_that_each_prune_the_round_before_and_their_random_controls(params):
+    lottery_study(params)
+    assert [name for name in variants.study_settings(params, "tiny")["variants"] if "_r" in name] == [
+        "ticket_r1", "ticket_r2", "random_r1", "random_r2"]
+    hand_written = copy.deepcopy(params)
+    hand_written["studies"]["tiny"].pop("lottery")
+    hand_written["studies"]["tiny"]["variants"]["by_hand"] = {
+        "extends": "mlp", "starts_from": {"variant": "ticket_r1"}, "model": {"prunable": True},
+        "prune": {"fraction": 0.5, "classifier_fraction": 0.25, "weights": "random"}}
+    assert variants.resolve_variant(params, "tiny", "random_r2") == variants.resolve_variant(hand_written, "tiny", "by_hand")
+    assert variants.resolve_variant(params, "tiny", "ticket_r1")["starts_from"] == {"variant": "mlp"}
+    assert variants.resolve_variant(params, "tiny", "ticket_r2")["prune"]["weights"] == "rewind"
+    assert variants.resolve_variant(params, "tiny", "ticket_r2")["batch_size"] == 16, "a round trains as its `from` variant"
+
+
+def test_a_card_names_lottery_rounds_by_the_share_kept_at_either_scale(tmp_path, params):
+    params["studies"]["tiny"]["full"]["lottery"] = {"rounds": 10, "fraction": 0.2}
+    target = write(tmp_path, lottery_study(params))
+    card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
+    card = yaml.safe_load(card_path.read_text())
+    card["claims"].append({"text": "t", "source": "s", "published": "p", "kind": "improves", "variant": "ticket@25%", "over": "random@25%"})
+    card["plots"] = [{"name": "rounds", "kind": "error_vs_measured", "title": "t", "metric": "sparsity", "groups": {"tickets": ["mlp", "ticket@*"]}}]
+    card_path.write_text(yaml.safe_dump(card))
+    default = variants.card_for(checks.read_params(target), "tiny", tmp_path)
+    assert (default["claims"][-1]["variant"], default["claims"][-1]["over"]) == ("ticket_r2", "random_r2")
+    assert default["plots"][0]["groups"]["tickets"] == ["mlp", "ticket_r1", "ticket_r2"]
+    params["scale"] = "full"  # 20% a round: 0.8 ** 6 = 26.2% is the round nearest a quarter
+    target.write_text(yaml.safe_dump(params))
+    full = variants.card_for(checks.read_params(target), "tiny", tmp_path)
+    assert (full["claims"][-1]["variant"], full["claims"][-1]["over"]) == ("ticket_r6", "random_r6")
+    assert full["plots"][0]["groups"]["tickets"] == ["mlp"] + [f"ticket_r{index}" for index in range(1, 11)]
+
+
+def test_a_lottery_name_no_round_is_near_is_refused_with_the_shares_there_are(tmp_path, params):
+    target = write(tmp_path, lottery_study(params))
+    card_path = tmp_path / "workflow" / "studies" / "tiny.yaml"
+    card = yaml.safe_load(card_path.read_text())
+    card["claims"].append({"text": "t", "source": "s", "published": "p", "kind": "improves", "variant": "ticket@1%", "over": "mlp"})
+    card_path.write_text(yaml.safe_dump(card))
+    with pytest.raises(ParamsError) as error:
+        checks.read_params(target)
+    assert "workflow/studies/tiny.yaml: claims.2.variant: no lottery round keeps about 1% of the hidden weights (rounds keep r1 50%, r2 25%)" in str(error.value)
+
+
 SEARCH_SPACE = {"seed": 3, "architectures": 6, "depth": [1, 2], "widths": [4, 8], "kernel_sizes": [3, 5],
                 "pooling": ["max", "none"], "dense_width": [0, 16], "activation": ["relu", "tanh"]}
 
@@ -174,6 +227,11 @@ BAD_PARAMS = [
      "datasets.digits.shuffle_seq: only source mnist1d has time steps to permute; remove it"),
     ("a variant on an undeclared dataset", lambda p: p["studies"]["tiny"]["variants"]["adamw"].update(dataset="cifar"),
      "studies.tiny.variants.adamw.dataset: unknown dataset 'cifar'; declared datasets: digits"),
+    ("lottery from an unknown variant", lambda p: lottery_study(p, **{"from": "mpl"}),
+     "studies.tiny.lottery.from: unknown variant 'mpl'"),
+    ("lottery round named like a declared variant", lambda p: lottery_study(p)["studies"]["tiny"]["variants"].update(ticket_r2={}),
+     "studies.tiny.lottery: its rounds ticket_r2 have the names of declared variants; rename those variants"),
+    ("lottery pruning everything", lambda p: lottery_study(p, fraction=1.0), "studies.tiny.lottery.fraction: 1.0 is greater than or equal to the maximum of 1"),
     ("extends cycle", lambda p: (p["studies"]["tiny"]["variants"]["adamw"].update(extends="paper"),
                                  p["studies"]["tiny"]["variants"].update(paper={"extends": "adamw"})),
      "`extends` forms a cycle"),

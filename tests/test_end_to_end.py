@@ -497,26 +497,25 @@ def test_compressed_variants_train_after_their_source_under_both_orchestrators(t
                          "loss": "cross_entropy", "optimizer": {"name": "adamw", "learning_rate": 1.0e-2, "weight_decay": 0.0},
                          "batch_size": 16, "measure_inference": True}
         tiny["dense_int8"] = {"extends": "dense", "starts_from": {"variant": "dense"}, "quantize": "int8", "epochs": 0}
-        tiny["dense_ticket"] = {"extends": "dense", "starts_from": {"variant": "dense"}, "model": {"prunable": True}, "epochs": 1,
-                                "prune": {"fraction": 0.5, "classifier_fraction": 0.25, "weights": "rewind"}}
+        params["studies"]["tiny"]["lottery"] = {"from": "dense", "rounds": 1, "fraction": 0.5, "classifier_fraction": 0.25}
 
     edit_params(repo, add_compression)
     run("reprolab sync", repo)
-    assert ran_stages(run("dvc repro train-tiny-dense_ticket train-tiny-dense_int8", repo).stdout) == {
-        "configure", "prepare-digits", "train-tiny-dense", "train-tiny-dense_ticket", "train-tiny-dense_int8"}
+    assert ran_stages(run("dvc repro train-tiny-ticket_r1 train-tiny-dense_int8", repo).stdout) == {
+        "configure", "prepare-digits", "train-tiny-dense", "train-tiny-ticket_r1", "train-tiny-dense_int8"}
     runs = repo / "data/runs/tiny"
     by_dvc = {variant: {seed: json.loads((runs / f"{variant}/seed{seed}/metrics.json").read_text()) for seed in (0, 1)}
-              for variant in ("dense", "dense_int8", "dense_ticket")}
-    ticket = by_dvc["dense_ticket"][0]
+              for variant in ("dense", "dense_int8", "ticket_r1")}
+    ticket = by_dvc["ticket_r1"][0]
     assert 0.45 < ticket["sparsity"] < 0.5 and ticket["packed_format"] == "sparse float32 + 1-bit mask"
     assert by_dvc["dense_int8"][0]["packed_format"] == "int8 kernels" and by_dvc["dense_int8"][0]["saved_bytes"] < by_dvc["dense"][0]["saved_bytes"]
     assert json.loads((runs / "dense_int8/seed0/train.json").read_text())["epochs_completed"] == 0
 
-    run(f"rm -rf {runs}/dense {runs}/dense_int8 {runs}/dense_ticket", repo)
-    run("snakemake --cores 2 data/runs/tiny/dense_ticket data/runs/tiny/dense_int8", repo)
+    run(f"rm -rf {runs}/dense {runs}/dense_int8 {runs}/ticket_r1", repo)
+    run("snakemake --cores 2 data/runs/tiny/ticket_r1 data/runs/tiny/dense_int8", repo)
     for variant, by_seed in by_dvc.items():
         for seed, metrics in by_seed.items():
             again = json.loads((runs / f"{variant}/seed{seed}/metrics.json").read_text())
             assert again["test_error_percent"] == metrics["test_error_percent"], (variant, seed)
     run("dvc repro -f -s train-tiny-dense", repo)  # the source retrained: new outputs (its wall times differ)
-    assert {"train-tiny-dense_int8", "train-tiny-dense_ticket"} <= stage_status(repo), "a retrained source reruns its derived runs"
+    assert {"train-tiny-dense_int8", "train-tiny-ticket_r1"} <= stage_status(repo), "a retrained source reruns its derived runs"

@@ -5,8 +5,8 @@ import difflib
 from pathlib import Path
 
 from reprolab.dataset_sizes import TRAIN_EXAMPLES
-from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, read_card, setting
-from reprolab.planning.variants import plot_variants, point_name, resolve_variant, study_settings
+from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, setting
+from reprolab.planning.variants import card_for, lottery_rounds, plot_variants, point_name, resolve_variant, study_settings
 
 
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
@@ -44,6 +44,7 @@ def validate(params, source="params.yaml"):
                     f"variants: {', '.join(study['variants'])}"
                 )
         _check_sweeps(params, study_name, source)
+        _check_lottery(params, study_name, source)
         for variant_name in study["variants"]:
             resolved = resolve_variant(params, study_name, variant_name)
             where = f"{source}: studies.{study_name}.variants.{variant_name}"
@@ -112,6 +113,21 @@ def _check_sweeps(params, study_name, source):
         if not template["hold_out_validation"]:
             raise ParamsError(f"{where}: a sweep picks on the validation split, but variant '{sweep['variant']}' trains on all "
                               "training examples; set hold_out_validation: true (and the dataset's validation_size)")
+
+
+def _check_lottery(params, study_name, source):
+    """The lottery starts from a declared variant, and its rounds' names are not taken by declared variants."""
+    raw = params["studies"][study_name]
+    declared = raw.get("variants", {})
+    lottery = study_settings(params, study_name).get("lottery")
+    if not lottery:
+        return
+    where = f"{source}: studies.{study_name}.lottery"
+    if lottery["from"] not in declared:
+        raise ParamsError(f"{where}.from: unknown variant '{lottery['from']}'; variants: {', '.join(declared)}")
+    taken = sorted(set(lottery_rounds({"lottery": lottery})) & set(declared))
+    if taken:
+        raise ParamsError(f"{where}: its rounds {', '.join(taken)} have the names of declared variants; rename those variants")
 
 
 def _check_model(resolved, where):
@@ -221,7 +237,7 @@ def _check_card(params, study_name, root):
     """A card's claims and plots must name declared variants, a reproduced figure needs its published
     value, and a claim about an epoch must lie within training."""
     study = study_settings(params, study_name)
-    card = read_card(study_name, root)
+    card = card_for(params, study_name, root)
     _check_plots(params, study_name, card)
     for index, variant in enumerate(card.get("examples", [])):
         if variant not in study["variants"]:

@@ -9,7 +9,7 @@ The Snakefile and dvc.yaml are both derived from `build_plan`; nothing here impo
 import dataclasses
 from pathlib import Path
 
-from reprolab.planning import checks, loading, variants
+from reprolab.planning import checks, variants
 from reprolab.planning.code import code_files
 from reprolab.planning.paths import path
 
@@ -133,7 +133,7 @@ def _study_jobs(params, study_name, root, gpus):
     card = (root / path("card", study=study_name)).as_posix()
     reading = {"study": study, "configs": configs}  # what a report or plot reads of params.yaml
     plots = []
-    for plot in loading.read_card(study_name, root).get("plots", []):
+    for plot in variants.card_for(params, study_name, root).get("plots", []):
         wildcards = {"study": study_name, "plot": plot["name"]}
         plots.append(Job("plot", wildcards,
                          [card] + [runs[variant] for variant in variants.plot_variants(study, plot)]

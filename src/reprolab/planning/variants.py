@@ -1,14 +1,24 @@
 """Resolves each study's variants into training configs: study base <- `extends` chain <- variant,
-with the `full` overlay when `scale: full`; search-space architectures and sweep points are variants too."""
+with the `full` overlay when `scale: full`; search-space architectures, sweep points and lottery rounds
+are variants too, and a card names lottery rounds by the share of weights they keep."""
 
 import copy
 import difflib
 import functools
 import json
+import math
 import random
+import re
 
 from reprolab.nesting import deep_merge, nested
-from reprolab.planning.loading import ParamsError
+from reprolab.planning.loading import CARD_PATH, ParamsError, read_card
+
+# The lottery's two chains of rounds and what each does with the surviving weights after pruning.
+LOTTERY_CHAINS = {"ticket": "rewind", "random": "random"}
+# A card's name for lottery rounds: ticket@12.5% (the round keeping the nearest share) or ticket@* (every round).
+LOTTERY_NAME = re.compile(r"^(?P<chain>ticket|random)@(?:(?P<share>\d+(?:\.\d+)?)%|(?P<every>\*))$")
+# How far (as a ratio) the nearest round's share may lie from the share a card names.
+LOTTERY_SHARE_RATIO = 1.25
 
 
 def plot_variants(study, plot):
@@ -35,7 +45,67 @@ def study_settings(params, study_name):
     if "search_space" in study:
         study["variants"].update(copy.deepcopy(_sampled(json.dumps(study["search_space"], sort_keys=True))))
     study["variants"].update(sweep_points(study))
+    study["variants"].update(lottery_rounds(study))
     return study
+
+
+def lottery_rounds(study):
+    """The lottery ticket's rounds as variants (Frankle & Carbin 2019), each training as the `from`
+    variant does: round k prunes the trained round k - 1 (round 1 the `from` variant) and rewinds the
+    survivors to their initial values (ticket_r<k>) or trains the same mask from a fresh draw (random_r<k>)."""
+    lottery = study.get("lottery")
+    if not lottery:
+        return {}
+    prune = {"fraction": lottery["fraction"], "classifier_fraction": lottery["classifier_fraction"]}
+    return {f"{chain}_r{index}": {"extends": lottery["from"], "model": {"prunable": True}, "prune": {**prune, "weights": weights},
+                                  "starts_from": {"variant": lottery["from"] if index == 1 else f"ticket_r{index - 1}"}}
+            for chain, weights in LOTTERY_CHAINS.items() for index in range(1, lottery["rounds"] + 1)}
+
+
+def lottery_share(lottery, index):
+    """The share of each hidden layer's weights round `index` keeps."""
+    return (1.0 - lottery["fraction"]) ** index
+
+
+def lottery_names(study, name, where):
+    """The rounds a card's lottery name stands for, in order: the round of its chain whose kept share of
+    hidden weights is nearest the named one, or every round; other names stand for themselves."""
+    match = LOTTERY_NAME.match(name) if isinstance(name, str) else None
+    if not match:
+        return [name]
+    lottery = study.get("lottery")
+    if not lottery:
+        raise ParamsError(f"{where}: '{name}' names a lottery round, but the study declares no `lottery` in params.yaml")
+    rounds = range(1, lottery["rounds"] + 1)
+    if match["every"]:
+        return [f"{match['chain']}_r{index}" for index in rounds]
+    share = float(match["share"]) / 100.0
+
+    def distance(index):
+        return abs(math.log(lottery_share(lottery, index) / share)) if share > 0 else math.inf
+
+    nearest = min(rounds, key=distance)
+    if distance(nearest) > math.log(LOTTERY_SHARE_RATIO):
+        kept = ", ".join(f"r{index} {100 * lottery_share(lottery, index):.3g}%" for index in rounds)
+        raise ParamsError(f"{where}: no lottery round keeps about {match['share']}% of the hidden weights (rounds keep {kept}); "
+                          f"name one of those shares, or change lottery.rounds or lottery.fraction")
+    return [f"{match['chain']}_r{nearest}"]
+
+
+def card_for(params, study_name, root="."):
+    """The study's card with its lottery names (ticket@12.5%, random@*) replaced by the rounds they
+    stand for at this scale, so that one card serves the default and the full scale."""
+    study = study_settings(params, study_name)
+
+    def resolved(value, where):
+        if isinstance(value, dict):
+            return {key: resolved(item, f"{where}.{key}") for key, item in value.items()}
+        if isinstance(value, list):
+            return [name for index, item in enumerate(value)
+                    for name in (lottery_names(study, item, f"{where}.{index}") if isinstance(item, str) else [resolved(item, f"{where}.{index}")])]
+        return lottery_names(study, value, where)[0] if isinstance(value, str) and "*" not in value else value
+
+    return {key: resolved(value, f"{CARD_PATH.format(study=study_name)}: {key}") for key, value in read_card(study_name, root).items()}
 
 
 def sweep_points(study):
@@ -118,6 +188,9 @@ def _layers(params, study_name, variant_name):
     for name in extends_chain(study, study_name, variant_name):
         if "sweep" in (study["variants"][name] or {}):  # a sweep's point: its template with the swept key set
             layers.append((f"{prefix}.sweeps.{study['variants'][name]['sweep']}", study["variants"][name]))
+            continue
+        if name in lottery_rounds(study):
+            layers.append((f"{prefix}.lottery", study["variants"][name]))
             continue
         if name not in raw.get("variants", {}):  # drawn from the search space
             layers.append((f"{prefix}.search_space", study["variants"][name]))

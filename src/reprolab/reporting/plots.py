@@ -11,7 +11,7 @@ from reprolab.reporting.summary import collect, proxy_inputs, summarise
 
 def run_plot(plan, study_name, plot_name):
     """The `plot` stage: one of the card's `plots`, drawn from the runs of its variants."""
-    plot = next(plot for plot in loading.read_card(study_name)["plots"] if plot["name"] == plot_name)
+    plot = next(plot for plot in variants.card_for(plan.params, study_name)["plots"] if plot["name"] == plot_name)
     study, runs = collect(plan.params, study_name, variants.plot_variants(variants.study_settings(plan.params, study_name), plot))
     target = path("plot", study=study_name, plot=plot_name)
     if plot["kind"] == "proxies":

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reprolab.planning.loading import read_card
-from reprolab.planning.variants import study_settings
+from reprolab.planning.variants import card_for, study_settings
 from reprolab.planning.checks import PROXIES
 from reprolab import outcomes
 from reprolab.planning.paths import path
@@ -26,7 +25,7 @@ def _read_csv(file_path):
 def collect(params, study_name, variants=None):
     """The study (its settings and card) and, per variant (all, or those named), the per-seed
     metrics, train records and histories."""
-    study = {**study_settings(params, study_name), **read_card(study_name)}
+    study = {**study_settings(params, study_name), **card_for(params, study_name)}
     runs = {}
     for variant in variants or study["variants"]:
         runs[variant] = []
