@@ -10,6 +10,7 @@ import sys
 from reprolab.planning.jobs import JobFileError, read_job
 from reprolab.planning.loading import ParamsError
 from reprolab.planning.paths import path
+from reprolab.planning.variants import source_of
 
 
 def parse_arguments(argv):
@@ -115,10 +116,9 @@ def run_job(job):
 def check_source(job):
     """A derived run's source (`starts_from`) must be trained at every seed: said before Keras starts,
     with the command that trains it (both orchestrators run the source first on their own)."""
-    source = job["settings"]["config"].get("starts_from")
-    if not source:
+    if "starts_from" not in job["settings"]["config"]:
         return
-    study, variant = source.get("study", job["wildcards"]["study"]), source["variant"]
+    study, variant = source_of(job["settings"]["config"], job["wildcards"]["study"])
     missing = [seed for seed in job["settings"]["seeds"] if not os.path.exists(path("model", study=study, variant=variant, seed=seed))]
     if missing:
         raise ValueError(f"{job['name']} starts from {study}/{variant}, which has no trained model at seeds {missing} "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reprolab.dataset_sizes import TRAIN_EXAMPLES
 from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, setting
-from reprolab.planning.variants import card_for, lottery_rounds, plot_variants, point_name, resolve_variant, study_settings
+from reprolab.planning.variants import card_for, lottery_rounds, plot_variants, point_name, resolve_variant, source_of, study_settings
 
 
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.
@@ -181,8 +181,7 @@ def _check_derived(params, study_name, study, resolved, where):
         raise ParamsError(f"{where}: model.prunable is for float layers; set binarize: none or prunable: false")
     chain, current, current_study = [f"{study_name}/{where.rsplit('.', 1)[1]}"], resolved, study_name
     while "starts_from" in current:
-        source_study = current["starts_from"].get("study", current_study)
-        source_variant = current["starts_from"]["variant"]
+        source_study, source_variant = source_of(current, current_study)
         if source_study not in params["studies"]:
             raise ParamsError(f"{where}.starts_from.study: unknown study '{source_study}'; studies: {', '.join(params['studies'])}")
         source_settings = study_settings(params, source_study)

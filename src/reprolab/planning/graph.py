@@ -108,8 +108,10 @@ def _study_jobs(params, study_name, root, gpus):
     for variant_name, config in configs.items():
         wildcards = {"study": study_name, "variant": variant_name}
         picks = [path("pick", study=study_name, sweep=sweep) for sweep in config.get("picked", [])]  # trains after the pick
-        source = config.get("starts_from")
-        sources = [path("runs", study=source.get("study", study_name), variant=source["variant"])] if source else []  # after its source
+        sources = []
+        if "starts_from" in config:  # trains after its source
+            source_study, source_variant = variants.source_of(config, study_name)
+            sources = [path("runs", study=source_study, variant=source_variant)]
         jobs.append(Job("train", wildcards, _prepared(config["dataset"]) + picks + sources, _outputs("train", wildcards),
                         {"config": config, "seeds": study["seeds"], "seeds_at_once": params.get("seeds_at_once", DEFAULT_SEEDS_AT_ONCE),
                          "accelerator": params.get("accelerator", "cpu")},
