@@ -100,10 +100,11 @@ def card_for(params, study_name, root="."):
     def resolved(value, where):
         if isinstance(value, dict):
             return {key: resolved(item, f"{where}.{key}") for key, item in value.items()}
-        if isinstance(value, list):
-            return [name for index, item in enumerate(value)
-                    for name in (lottery_names(study, item, f"{where}.{index}") if isinstance(item, str) else [resolved(item, f"{where}.{index}")])]
-        return lottery_names(study, value, where)[0] if isinstance(value, str) and "*" not in value else value
+        if isinstance(value, list):  # where `ticket@*` stands for every round
+            return [name for index, item in enumerate(value) for name in
+                    (lottery_names(study, item, f"{where}.{index}") if isinstance(item, str) else [resolved(item, f"{where}.{index}")])]
+        names = lottery_names(study, value, where)
+        return names[0] if len(names) == 1 else value
 
     return {key: resolved(value, f"{CARD_PATH.format(study=study_name)}: {key}") for key, value in read_card(study_name, root).items()}
 
