@@ -9,8 +9,7 @@ import sys
 
 from reprolab.planning.jobs import JobFileError, read_job
 from reprolab.planning.loading import ParamsError
-from reprolab.planning.paths import path
-from reprolab.planning.variants import source_of
+from reprolab.planning.paths import path, source_of
 
 
 def parse_arguments(argv):

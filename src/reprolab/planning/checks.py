@@ -6,7 +6,8 @@ from pathlib import Path
 
 from reprolab.dataset_sizes import TRAIN_EXAMPLES
 from reprolab.planning.loading import CARD_PATH, PARAMS_SCHEMA, ParamsError, load_checked, setting
-from reprolab.planning.variants import card_for, lottery_rounds, plot_variants, point_name, resolve_variant, source_of, study_settings
+from reprolab.planning.paths import source_of
+from reprolab.planning.variants import card_for, lottery_rounds, plot_variants, point_name, resolve_variant, study_settings
 
 
 # The model settings each network's `build` takes (src/reprolab/models/), checked before any training.

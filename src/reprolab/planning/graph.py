@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reprolab.planning import checks, variants
 from reprolab.planning.code import code_files
-from reprolab.planning.paths import path
+from reprolab.planning.paths import path, source_of
 
 STAGE_OUTPUTS = {
     "prepare": ["prepared", "prepared_meta"],
@@ -110,7 +110,7 @@ def _study_jobs(params, study_name, root, gpus):
         picks = [path("pick", study=study_name, sweep=sweep) for sweep in config.get("picked", [])]  # trains after the pick
         sources = []
         if "starts_from" in config:  # trains after its source
-            source_study, source_variant = variants.source_of(config, study_name)
+            source_study, source_variant = source_of(config, study_name)
             sources = [path("runs", study=source_study, variant=source_variant)]
         jobs.append(Job("train", wildcards, _prepared(config["dataset"]) + picks + sources, _outputs("train", wildcards),
                         {"config": config, "seeds": study["seeds"], "seeds_at_once": params.get("seeds_at_once", DEFAULT_SEEDS_AT_ONCE),

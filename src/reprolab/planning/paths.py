@@ -1,5 +1,5 @@
 """Every path of the pipeline, once; `{study}`, `{variant}`, `{seed}`, `{dataset}` are also
-Snakemake's wildcards. Imported by every job, so nothing but string templates here."""
+Snakemake's wildcards. Imported by every job, so nothing but string templates here, and where a derived run's source lies."""
 
 RUN = "data/runs/{study}/{variant}/seed{seed}"
 PATHS = {
@@ -39,3 +39,10 @@ CARD_PATH = PATHS["card"]
 
 def path(kind, **wildcards):
     return PATHS[kind].format(**wildcards)
+
+
+def source_of(config, study_name):
+    """The (study, variant) whose trained runs a derived run starts from: `starts_from`'s variant, of
+    this study unless it names another."""
+    source = config["starts_from"]
+    return source.get("study", study_name), source["variant"]

@@ -202,13 +202,6 @@ def _layers(params, study_name, variant_name):
     return [(key, {k: v for k, v in settings.items() if k not in ("extends", "sweep")}) for key, settings in layers]
 
 
-def source_of(config, study_name):
-    """The (study, variant) whose trained runs a derived run starts from: `starts_from`'s variant, of
-    this study unless it names another."""
-    source = config["starts_from"]
-    return source.get("study", study_name), source["variant"]
-
-
 def resolve_variant(params, study_name, variant_name):
     """The full training config of one variant: study base, then each ancestor, then the variant."""
     config = {}

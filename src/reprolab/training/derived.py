@@ -12,15 +12,15 @@ import numpy as np
 from reprolab.atomic import atomic_path
 from reprolab.models.factory import build_model
 from reprolab.models.pruning import PrunableDense, magnitude_mask, prunable_layers
-from reprolab.planning.paths import path
+from reprolab.planning.paths import path, source_of
 
 RANDOM_REINIT_SEED_OFFSET = 10_000  # a fresh draw for the control, distinct from every training seed
 
 
 def source_run(config, study, seed):
-    """The wildcards of the run this one starts from: `starts_from`'s variant (of this study unless it names another), same seed."""
-    source = config["starts_from"]
-    return {"study": source.get("study", study), "variant": source["variant"], "seed": seed}
+    """The wildcards of the run this one starts from: its source variant's run at the same seed."""
+    source_study, source_variant = source_of(config, study)
+    return {"study": source_study, "variant": source_variant, "seed": seed}
 
 
 def source_fingerprint(config, study, seed):

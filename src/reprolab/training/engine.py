@@ -27,7 +27,9 @@ from reprolab.training.timing import RegularizationTiming
 
 STEPS_PER_EXECUTION = 512  # mini-batch steps per compiled call, to cut per-step overhead
 CLASSES = 10
-HISTORY_COLUMNS = ["epoch", "loss", "train_error_percent", "validation_error_percent", "test_error_percent", "learning_rate", "seconds"]
+# No per-epoch training-set error: scoring every training example after each epoch cost a third of a small
+# recurrent net's training and no report reads it; the final model's train error is in metrics.json (evaluate.py).
+HISTORY_COLUMNS = ["epoch", "loss", "validation_error_percent", "test_error_percent", "learning_rate", "seconds"]
 
 
 def steps_per_execution(steps_per_epoch):
@@ -108,8 +110,8 @@ def error_percent(model, images, labels):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Records loss, train, validation (when held out) and test error after every epoch, prints a
-    progress line and stops a diverged run (non-finite loss)."""
+    """Records the epoch's mean training loss, validation (when held out) and test error after every
+    epoch, prints a progress line and stops a diverged run (non-finite loss)."""
 
     def __init__(self, data, label):
         super().__init__()
@@ -126,7 +128,6 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {
             "epoch": epoch + 1,
             "loss": loss,
-            "train_error_percent": error_percent(self.model, self.data["x_train"], self.data["y_train"]),
             "validation_error_percent": error_percent(self.model, self.data["x_validation"], self.data["y_validation"])
             if "x_validation" in self.data else "",
             "test_error_percent": error_percent(self.model, self.data["x_test"], self.data["y_test"]),
@@ -135,7 +136,7 @@ class EpochRecorder(keras.callbacks.Callback):
         }
         self.rows.append(row)
         validation = "" if row["validation_error_percent"] == "" else f"validation error {row['validation_error_percent']:.2f}%, "
-        print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, train error {row['train_error_percent']:.2f}%, {validation}"
+        print(f"{self.label} epoch {row['epoch']}: loss {loss:.4f}, {validation}"
               f"test error {row['test_error_percent']:.2f}%, {row['seconds']:.1f}s", flush=True)
         if not math.isfinite(loss):
             self.diverged_epoch = epoch + 1
@@ -199,7 +200,8 @@ def finish(run, outputs, wall_seconds):
     with atomic_path(outputs["model"]) as temporary:
         run.model.save(temporary)
     with atomic_path(outputs["history"]) as temporary, open(temporary, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS)
+        # rows resumed from a checkpoint of older code may carry a column no longer recorded
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(run.recorder.rows)
     diverged_epoch = run.recorder.diverged_epoch
