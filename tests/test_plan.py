@@ -199,3 +199,6 @@ def test_dvc_lock_loses_the_entries_of_stages_the_graph_no_longer_has(tmp_path):
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train-tiny-paper": entry, "evaluate-tiny-paper-0": entry}}))
     assert lock.prune_removed_stages(plan, tmp_path) == 1
     assert list(yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]) == ["train-tiny-paper"]
+    os.utime(tmp_path / "dvc.lock", (0, 0))  # any rewrite would move the time from 1970
+    assert lock.prune_removed_stages(plan, tmp_path) == 0
+    assert (tmp_path / "dvc.lock").stat().st_mtime == 0, "a lock with nothing to remove is not rewritten"

@@ -5,6 +5,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import yaml
+
 from reprolab.planning.dvc_yaml import dvc_stages, stage_names
 
 LOCK = "dvc.lock"
@@ -31,10 +33,14 @@ def prune_removed_stages(plan, root="."):
     if not target.exists():
         return 0
     planned = set(stage_names(plan))
-    with modify_yaml(target) as lock:
-        removed = [name for name in lock.get("stages", {}) if name not in planned]
-        for name in removed:
-            del lock["stages"][name]
+    # libyaml reads the lock in about a second; DVC's round-trip editor takes ~10 s to read and rewrite
+    # it, so it runs only when there is something to remove
+    recorded = (yaml.load(target.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("stages", {})
+    removed = [name for name in recorded if name not in planned]
+    if removed:
+        with modify_yaml(target) as lock:
+            for name in removed:
+                del lock["stages"][name]
     return len(removed)
 
 
