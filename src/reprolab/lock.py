@@ -5,9 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import yaml
-
-from reprolab.planning.dvc_yaml import dvc_stages, stage_names
+from reprolab.planning.dvc_yaml import dvc_stages, stage_names, stages_in
 
 LOCK = "dvc.lock"
 
@@ -33,10 +31,8 @@ def prune_removed_stages(plan, root="."):
     if not target.exists():
         return 0
     planned = set(stage_names(plan))
-    # libyaml reads the lock in about a second; DVC's round-trip editor takes ~10 s to read and rewrite
-    # it, so it runs only when there is something to remove
-    recorded = (yaml.load(target.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("stages", {})
-    removed = [name for name in recorded if name not in planned]
+    # DVC's round-trip editor takes ~10 s to read and rewrite the lock, so it runs only when there is something to remove
+    removed = [name for name in stages_in(target) if name not in planned]
     if removed:
         with modify_yaml(target) as lock:
             for name in removed:

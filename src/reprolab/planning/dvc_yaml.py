@@ -41,6 +41,11 @@ def dvc_stages(plan):
     return {"stages": stages, "plots": plots}
 
 
+def stages_in(file):
+    """The `stages` mapping of a dvc.yaml or dvc.lock, read with libyaml (~10x faster than DVC's round-trip reader)."""
+    return (yaml.load(Path(file).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("stages", {})
+
+
 def stage_names(plan):
     return [CONFIGURE] + [job.name for job in plan.jobs]
 
@@ -69,8 +74,7 @@ def ensure_dvc_yaml(plan, root="."):
     target = Path(root) / DVC_YAML
     if plan.params_path != "params.yaml" or (target.exists() and target.read_text() == render_dvc_yaml(plan)):
         return
-    previous = set((yaml.load(target.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("stages", {})) \
-        if target.exists() else None
+    previous = set(stages_in(target)) if target.exists() else None
     sync_dvc_yaml(plan, root)
     if previous is None:  # no dvc.yaml yet: DVC is not running this stage
         return
