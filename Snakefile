@@ -1,7 +1,8 @@
 # reprolab: the job graph of params.yaml, run by Snakemake. `snakemake --cores all` reproduces
 # every study; the same graph is written to dvc.yaml for `dvc repro`. Each call writes the job files
-# that changed (data/jobs/): a job reads its file, not params.yaml, and reruns when it changes. No
-# Keras import here: Snakemake parses this file on every call. `snakemake --lint` is clean
+# that changed (data/jobs/) and the stamps of the code they run (data/jobs/code/): a job reads its
+# file, not params.yaml, and reruns when it or its code changes. No Keras import here: Snakemake
+# parses this file on every call. `snakemake --lint` is clean
 # (tests/test_environment.py fails on a new lint): the rules' helpers live in
 # reprolab.snakemake_rules, each rule declares the conda environment made from the lock.
 
@@ -9,6 +10,7 @@ from reprolab.planning.dvc_yaml import sync_dvc_yaml
 from reprolab.planning.graph import TRAIN_THREADS, build_plan
 from reprolab.planning.jobs import write_job_files
 from reprolab.planning.paths import PATHS
+from reprolab.planning.stamps import write_code_stamps
 from reprolab.snakemake_rules import from_plan, log_path
 
 if config:
@@ -20,7 +22,8 @@ if config:
 PLAN = build_plan("params.yaml")
 sync_dvc_yaml(PLAN)
 write_job_files(PLAN)
-job_inputs, job_command, job_gpus = (from_plan(PLAN, attribute) for attribute in ("dependencies", "command", "gpus"))
+write_code_stamps(PLAN)
+job_inputs, job_command, job_gpus = (from_plan(PLAN, attribute) for attribute in ("snakemake_inputs", "command", "gpus"))
 
 
 wildcard_constraints:

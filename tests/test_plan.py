@@ -1,15 +1,17 @@
 """The job graph: derived once from params.yaml, identical in Snakemake and DVC, light to import,
 and each job handed what it reads in its own job file."""
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import yaml
 from conftest import ROOT, TINY_PARAMS, run, write_tiny_project
 
-from reprolab.planning import code, dvc_yaml, jobs
+from reprolab.planning import code, dvc_yaml, jobs, stamps
 from reprolab.planning.checks import MODEL_SETTINGS
 from reprolab.planning.graph import build_plan
 
@@ -112,8 +114,9 @@ def snakemake_dry_run_jobs(repo):
 
 
 def test_snakemake_and_dvc_run_the_same_jobs(tiny_repo):
-    """Every Snakemake job (from its own DAG) is a DVC stage with the same command, inputs and outputs;
-    DVC adds the configure stage, which Snakemake does on every call."""
+    """Every Snakemake job (from its own DAG) is a DVC stage with the same command, inputs and outputs,
+    Snakemake's code stamp standing for the files it lists; DVC adds the configure stage, which
+    Snakemake does on every call."""
     stages = yaml.safe_load((tiny_repo / "dvc.yaml").read_text())["stages"]
     dvc_jobs = {
         stage["cmd"]: {
@@ -122,7 +125,11 @@ def test_snakemake_and_dvc_run_the_same_jobs(tiny_repo):
         }
         for name, stage in stages.items() if name != dvc_yaml.CONFIGURE
     }
-    assert snakemake_dry_run_jobs(tiny_repo) == dvc_jobs
+    snakemake_jobs = snakemake_dry_run_jobs(tiny_repo)
+    for job in snakemake_jobs.values():
+        (stamp,) = [name for name in job["inputs"] if name.startswith(stamps.STAMPS_FOLDER)]
+        job["inputs"] = (job["inputs"] - {stamp}) | {line.split("  ")[1] for line in (tiny_repo / stamp).read_text().splitlines()}
+    assert snakemake_jobs == dvc_jobs
     assert len(dvc_jobs) == 1 + 2 + 1 + 1
     assert {next(iter(out)) for out in stages[dvc_yaml.CONFIGURE]["outs"]} == {f"data/jobs/{name}.json" for name in stages if name != "configure"}
 
@@ -179,7 +186,24 @@ def test_each_stage_depends_on_the_code_it_runs_in_both_orchestrators():
     assert "src/reprolab/reporting/page.py" in report.code and "src/reprolab/training/engine.py" not in report.code
     stages = dvc_yaml.dvc_stages(plan)["stages"]
     assert all(set(job.dependencies) == set(stages[job.name]["deps"]) for job in plan.jobs)
+    assert mlp_train.snakemake_inputs == [*mlp_train.dependencies[:-len(mlp_train.code)], "data/jobs/code/train-mlp.sha256"]
     assert set(code.code_files("configure")) <= set(stages[dvc_yaml.CONFIGURE]["deps"])
+
+
+def test_code_stamps_change_with_the_code_they_list_and_carry_its_newest_time(tmp_path):
+    shutil.copytree(ROOT / "src", tmp_path / "src")
+    plan = tiny_plan(tmp_path)
+    train_stamp = tmp_path / stamps.stamp_path("train", plan.job("train", study="tiny", variant="paper").code)
+    assert sorted(stamps.write_code_stamps(plan, tmp_path)) == sorted({stamps.stamp_path(job.stage, job.code) for job in plan.jobs})
+    listed = dict(line.split("  ")[::-1] for line in train_stamp.read_text().splitlines())
+    assert listed["src/reprolab/models/lecun1989.py"] == hashlib.sha256((tmp_path / "src/reprolab/models/lecun1989.py").read_bytes()).hexdigest()
+    model = tmp_path / "src/reprolab/models/lecun1989.py"
+    os.utime(model, (model.stat().st_mtime + 60,) * 2)
+    assert stamps.write_code_stamps(plan, tmp_path) == [], "a bare touch changes no stamp"
+    with open(model, "a") as handle:
+        handle.write("# a one-line change\n")
+    assert stamps.write_code_stamps(plan, tmp_path) == [train_stamp.relative_to(tmp_path).as_posix()]
+    assert train_stamp.stat().st_mtime == model.stat().st_mtime, "as new as the newest file it lists, as that file is to Snakemake"
 
 
 def test_every_module_is_tracked_by_some_stage():

@@ -1,6 +1,6 @@
 """What the Snakemake rules read from the plan, kept out of the Snakefiles (Snakemake's lint: no
-functions beside rules). Every rule takes its inputs (job file, files, code), command and GPUs from
-its job in the plan; a job reruns when its job file changes, as under `dvc repro`."""
+functions beside rules). Every rule takes its inputs (job file, files, code stamp), command and GPUs
+from its job in the plan; a job reruns when its job file or code changes, as under `dvc repro`."""
 
 from reprolab.planning.paths import PATHS
 

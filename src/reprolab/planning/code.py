@@ -12,7 +12,7 @@ TRAINING = tuple(f"training/{name}.py" for name in (
 ENGINE = ("atomic.py", "data.py", "dataset_sizes.py", "environment.py", "nesting.py", "outcomes.py", "sweeps.py", "planning/jobs.py",
           "planning/paths.py", "models/factory.py", "models/layers.py", "models/macs.py", "models/normalization.py",
           "models/pruning.py") + TRAINING
-PLANNING = tuple(f"planning/{name}.py" for name in ("checks", "code", "dvc_yaml", "graph", "jobs", "loading", "paths", "variants"))
+PLANNING = tuple(f"planning/{name}.py" for name in ("checks", "code", "dvc_yaml", "graph", "jobs", "loading", "paths", "stamps", "variants"))
 PLANNING_IMPORTS = ("atomic.py", "dataset_sizes.py", "nesting.py")
 # A report, plot or index job rebuilds the plan (a page shows the graph's commands) and reads the lock.
 REPORTING = ("environment.py", "outcomes.py", "sweeps.py") + PLANNING_IMPORTS + PLANNING + tuple(f"reporting/{name}.py" for name in (

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reprolab.planning import checks, variants
 from reprolab.planning.code import code_files
+from reprolab.planning.stamps import stamp_path
 from reprolab.planning.paths import path, source_of
 
 STAGE_OUTPUTS = {
@@ -59,6 +60,11 @@ class Job:
     def dependencies(self):
         """What the job depends on in both orchestrators: its job file, its input files and its code."""
         return [self.job_file, *self.inputs, *self.code]
+
+    @property
+    def snakemake_inputs(self):
+        """Snakemake's inputs: the dependencies, with one stamp of the code (planning/stamps.py) for its files."""
+        return [self.job_file, *self.inputs, stamp_path(self.stage, self.code)]
 
 
 @dataclasses.dataclass

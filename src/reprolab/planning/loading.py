@@ -2,7 +2,9 @@
 against the JSON schemas in workflow/schemas/; errors name the file, the key path and the fix.
 Pure Python: Snakemake imports this on every parse."""
 
+import copy
 import difflib
+import functools
 import json
 import math
 from pathlib import Path
@@ -20,7 +22,7 @@ class ParamsError(ValueError):
     """params.yaml is malformed or inconsistent; the message names the key path and the fix."""
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """PyYAML's safe loader, except that a key repeated in one mapping is an error: plain YAML
     would keep the last one silently, so two variants of one name would share one output path."""
 
@@ -58,13 +60,20 @@ def _refuse_non_finite(content, path, parts=()):
 def load_checked(path, schema_path, missing_hint):
     """Loads a YAML file safely and checks it against a JSON schema; errors name the file, the line
     or key path, and the fix."""
-    import jsonschema
-
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise ParamsError(f"{path}: no such file ({missing_hint})") from None
+    return copy.deepcopy(_checked(text, str(path), str(schema_path)))
+
+
+@functools.lru_cache(maxsize=32)
+def _checked(text, path, schema_path):
+    """load_checked's work on a file's text, done once per process for each text (a plan reads each
+    card twice); callers get copies."""
+    import jsonschema
+
     try:
         content = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:

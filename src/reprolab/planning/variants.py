@@ -2,7 +2,6 @@
 with the `full` overlay when `scale: full`; search-space architectures, sweep points and lottery rounds
 are variants too, and a card names lottery rounds by the share of weights they keep."""
 
-import copy
 import difflib
 import functools
 import json
@@ -43,7 +42,7 @@ def study_settings(params, study_name):
         study = deep_merge(study, params["studies"][study_name].get("full", {}))
     study["variants"] = dict(study.get("variants", {}))
     if "search_space" in study:
-        study["variants"].update(copy.deepcopy(_sampled(json.dumps(study["search_space"], sort_keys=True))))
+        study["variants"].update(json.loads(_sampled(json.dumps(study["search_space"], sort_keys=True))))
     study["variants"].update(sweep_points(study))
     study["variants"].update(lottery_rounds(study))
     return study
@@ -126,8 +125,9 @@ def point_name(sweep_name, value):
 
 @functools.lru_cache(maxsize=8)
 def _sampled(search_space_json):
-    """sample_architectures, drawn once per process for each search space (the plan asks often)."""
-    return sample_architectures(json.loads(search_space_json))
+    """sample_architectures as JSON, drawn once per process for each search space (the plan asks
+    often); each caller parses its own copy, far faster than deep-copying the blocks."""
+    return json.dumps(sample_architectures(json.loads(search_space_json)))
 
 
 def sample_architectures(search_space):
