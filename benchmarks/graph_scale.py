@@ -2,8 +2,11 @@
 variants x 3 seeds each, no training), every job's outputs written as small dummy files and recorded
 (`dvc commit`, `snakemake --touch`), then the wall time of a no-op `dvc status` and `snakemake -n`
 beside a trivial one-stage project in the same run. Prints a Markdown table; ~1 min per 1,000 jobs.
+`--without-code` drops every stage's code dependencies from dvc.yaml before recording: what DVC
+costs at this size with no code tracked, the floor any layout of the code dependencies stands on.
 
     python benchmarks/graph_scale.py --studies 5 50     # today's size (~130 jobs) and 10x
+    python benchmarks/graph_scale.py --studies 7 --without-code
 """
 
 import argparse
@@ -22,6 +25,7 @@ from reprolab.planning.graph import build_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("Snakefile", "workflow", "src")
+COMMANDS = ("dvc status", "dvc repro", "snakemake -n --cores all -q")
 
 
 def synthetic_params(studies, variants):
@@ -35,7 +39,7 @@ def synthetic_params(studies, variants):
             "studies": {f"study{index:03d}": study for index in range(studies)}}
 
 
-def build_project(folder, studies, variants):
+def build_project(folder, studies, variants, without_code):
     """A git + DVC project of the synthetic graph with every output present and recorded."""
     for name in COPIED:
         source = ROOT / name
@@ -50,6 +54,11 @@ def build_project(folder, studies, variants):
     subprocess.run("git init -q && dvc init -q && dvc config core.analytics false && reprolab sync && reprolab configure",
                    cwd=folder, shell=True, check=True, capture_output=True)
     plan = build_plan(folder / "params.yaml")
+    if without_code:
+        stages = yaml.safe_load((folder / "dvc.yaml").read_text())
+        for stage in stages["stages"].values():
+            stage["deps"] = [name for name in stage.get("deps", []) if not name.startswith("src/")]
+        (folder / "dvc.yaml").write_text(yaml.safe_dump(stages, sort_keys=False))
     for job in plan.jobs:
         for kind, output in job.outputs.items():
             target = folder / output
@@ -62,7 +71,9 @@ def build_project(folder, studies, variants):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(f"{output}\n")
     started = time.perf_counter()
-    subprocess.run("dvc commit -f -q && snakemake --cores 1 -q --touch", cwd=folder, shell=True, check=True, capture_output=True)
+    # Snakemake would write the code dependencies back into dvc.yaml: without them, DVC alone
+    subprocess.run("dvc commit -f -q" + ("" if without_code else " && snakemake --cores 1 -q --touch"), cwd=folder, shell=True,
+                   check=True, capture_output=True)
     return len(plan.jobs) + 1, time.perf_counter() - started  # the jobs and DVC's configure stage
 
 
@@ -71,29 +82,29 @@ def main():
     parser.add_argument("--studies", type=int, nargs="+", default=[5, 50])
     parser.add_argument("--variants", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--without-code", action="store_true", help="no code dependencies in dvc.yaml (and no Snakemake)")
     arguments = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as trivial_folder:
         trivial = trivial_project(trivial_folder)
-        bare = {"dvc status": seconds("dvc status", trivial, arguments.repeats),
-                "snakemake -n": seconds("snakemake -n --cores all -q", trivial, arguments.repeats)}
+        bare = {command: seconds(command, trivial, arguments.repeats) for command in COMMANDS}
         for studies in arguments.studies:
             with tempfile.TemporaryDirectory() as folder:
                 print(f"building {studies} studies x {arguments.variants} variants ...", file=sys.stderr, flush=True)
-                stages, record_seconds = build_project(Path(folder), studies, arguments.variants)
+                stages, record_seconds = build_project(Path(folder), studies, arguments.variants, arguments.without_code)
                 status = subprocess.run("dvc status", cwd=folder, shell=True, capture_output=True, text=True).stdout
                 assert "up to date" in status, f"the synthetic project is not clean: {status[:500]}"
-                measured = {"dvc status": seconds("dvc status", folder, arguments.repeats),
-                            "snakemake -n": seconds("snakemake -n --cores all -q", folder, arguments.repeats)}
+                measured = {command: seconds(command, folder, arguments.repeats) for command in COMMANDS
+                            if not (arguments.without_code and command.startswith("snakemake"))}
                 lines = sum(1 for _ in open(Path(folder) / "dvc.yaml"))
                 rows.append((studies, stages, lines, measured, record_seconds))
-    print(f"| studies x variants | DVC stages (incl. {CONFIGURE}) | dvc.yaml lines | no-op `dvc status` s (x bare) | "
-          "no-op `snakemake -n` s (x bare) | recording all outputs s |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| studies x variants | DVC stages (incl. {CONFIGURE}) | dvc.yaml lines | "
+          + " | ".join(f"no-op `{command.split(' --')[0]}` s (x bare)" for command in COMMANDS) + " | recording all outputs s |")
+    print("|" + " --- |" * (len(COMMANDS) + 4))
     for studies, stages, lines, measured, record_seconds in rows:
-        print(f"| {studies} x {arguments.variants} | {stages} | {lines:,} | {measured['dvc status']:.2f} ({measured['dvc status'] / bare['dvc status']:.1f}x) | "
-              f"{measured['snakemake -n']:.2f} ({measured['snakemake -n'] / bare['snakemake -n']:.1f}x) | {record_seconds:.0f} |")
-    print(f"\nbare one-stage project: `dvc status` {bare['dvc status']:.2f} s, `snakemake -n` {bare['snakemake -n']:.2f} s")
+        cells = [f"{measured[command]:.2f} ({measured[command] / bare[command]:.1f}x)" if command in measured else "—" for command in COMMANDS]
+        print(f"| {studies} x {arguments.variants} | {stages} | {lines:,} | " + " | ".join(cells) + f" | {record_seconds:.0f} |")
+    print("\nbare one-stage project: " + ", ".join(f"`{command.split(' --')[0]}` {bare[command]:.2f} s" for command in COMMANDS))
 
 
 if __name__ == "__main__":
