@@ -1,7 +1,8 @@
 """Code stamps: Snakemake's stand-in for the source files a job runs. One small file per set of
 files (data/jobs/code/<stage>[-<model modules>].sha256, a `sha256  path` line per file as sha256sum
 prints) is a job's one code input instead of ~28: the graph Snakemake builds on every call shrinks
-by as much, and a job still reruns exactly when the code it runs changes. DVC keeps the files."""
+by as much, and a job reruns after a change to the code it runs as it did with the files as inputs
+(by modification time: a change that keeps an old time, `cp -p`, escapes both). DVC keeps the files."""
 
 import hashlib
 import os
