@@ -66,6 +66,21 @@ def tiny_repo(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def built_tiny_template(tmp_path_factory):
+    """The tiny repository after one real `snakemake --cores 2`, built once for the tests that start there."""
+    repo = make_tiny_repo(tmp_path_factory.mktemp("built") / "repo")
+    run("snakemake --cores 2", repo)
+    return repo
+
+
+@pytest.fixture
+def built_tiny_repo(built_tiny_template, tmp_path):
+    """A copy of the built tiny repository for one test: files with their modification times, git,
+    DVC's cache and lock, and Snakemake's records, as that `snakemake` run left them."""
+    return Path(shutil.copytree(built_tiny_template, tmp_path / "repo", symlinks=True))
+
+
+@pytest.fixture(scope="session")
 def usps_mirror():
     """The folder holding usps/zip.*.gz: $REPROLAB_DATA_MIRROR, else ../shared/datasets beside the repo."""
     candidates = [os.environ.get("REPROLAB_DATA_MIRROR"), str(ROOT.parent / "shared" / "datasets")]

@@ -30,9 +30,9 @@ def test_benchmark_runner_writes_every_table_on_a_tiny_project(tiny_repo, tmp_pa
 
 @pytest.mark.slow
 def test_the_graph_scale_benchmark_builds_clean_synthetic_projects_and_times_them():
-    output = run([sys.executable, str(ROOT / "benchmarks" / "graph_scale.py"), "--studies", "1", "2", "--variants", "2", "--repeats", "1"], ROOT).stdout
-    rows = [line for line in output.splitlines() if line.startswith("| ") and "x 2 |" in line]
-    assert [row.split(" | ")[1] for row in rows] == ["6", "9"], "DVC stages: configure, prepare, per study 2 trains and a report, the index"
+    output = run([sys.executable, str(ROOT / "benchmarks" / "graph_scale.py"), "--studies", "2", "--variants", "2", "--repeats", "1"], ROOT).stdout
+    (row,) = [line for line in output.splitlines() if line.startswith("| 2 x 2 |")]
+    assert row.split(" | ")[1] == "9", "DVC stages: configure, prepare, per study 2 trains and a report, the index"
     bare = run([sys.executable, str(ROOT / "benchmarks" / "graph_scale.py"), "--studies", "1", "--variants", "2", "--repeats", "1", "--without-code"],
                ROOT).stdout  # the script itself refuses a project whose `dvc status` is not clean
     (row,) = [line for line in bare.splitlines() if line.startswith("| 1 x 2 |")]

@@ -61,9 +61,8 @@ def planned_jobs(repo):
     return jobs
 
 
-def test_snakemake_then_dvc_param_change_and_new_variants(tiny_repo):
-    repo = tiny_repo
-    run("snakemake --cores 2", repo)
+def test_snakemake_then_dvc_param_change_and_new_variants(built_tiny_repo):
+    repo = built_tiny_repo
 
     # Reports exist and hold the measured numbers.
     readme = (repo / "reports" / "tiny" / "README.md").read_text()
@@ -129,9 +128,8 @@ def collapse_run(repo, variant, seed):
     metrics_path.write_text(json.dumps({**metrics, "confusion": confusion.tolist()}))
 
 
-def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experiments_show_each_run(tiny_repo):
-    repo = tiny_repo
-    run("snakemake --cores 2", repo)
+def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experiments_show_each_run(built_tiny_repo):
+    repo = built_tiny_repo
     run("git add -A && git commit -qm baseline", repo)
     committed = run("git log -1 --format=%h", repo).stdout.strip()
     collapse_run(repo, "adamw", 1)
@@ -152,9 +150,8 @@ def test_a_changed_result_shows_on_the_page_and_in_dvc_metrics_diff_and_experime
     assert "adamw.test_error_percent" in diff
 
 
-def test_full_scale_is_selected_by_one_params_key(tiny_repo):
-    repo = tiny_repo
-    run("snakemake --cores 2", repo)
+def test_full_scale_is_selected_by_one_params_key(built_tiny_repo):
+    repo = built_tiny_repo
     run("git add -A && git commit -qm default-scale", repo)
     adamw = run_records(repo, "adamw")
 
@@ -354,11 +351,10 @@ def test_sigint_leaves_no_partial_output_and_the_rerun_completes(tiny_repo):
     assert UP_TO_DATE in run("dvc status", repo).stdout
 
 
-def test_a_partial_run_beside_reports_without_their_runs_still_records_its_stages(tiny_repo):
+def test_a_partial_run_beside_reports_without_their_runs_still_records_its_stages(built_tiny_repo):
     """A fresh clone has every report (git keeps them) but none of the runs: building one target
     there must end cleanly and record what it built, not fail on the reports' missing inputs."""
-    repo = tiny_repo
-    run("snakemake --cores 2", repo)
+    repo = built_tiny_repo
     run("git add -A && git commit -qm results && rm -rf data/runs .snakemake", repo)
     run("snakemake --cores 2 data/runs/tiny/paper", repo)
     assert "train-tiny-paper" not in stage_status(repo)

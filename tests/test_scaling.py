@@ -127,9 +127,8 @@ def test_slurm_profile_runs_every_job_as_a_slurm_job_with_a_local_runs_results(s
     assert int(stats["train"]) == sum(job["name"].startswith("train-") for job in planned) > 100
 
 
-def test_dvc_remote_push_then_a_fresh_clone_pulls_without_retraining(tiny_repo, tmp_path):
-    repo, remote, clone = tiny_repo, tmp_path / "remote", tmp_path / "clone"
-    run("snakemake --cores 2", repo)
+def test_dvc_remote_push_then_a_fresh_clone_pulls_without_retraining(built_tiny_repo, tmp_path):
+    repo, remote, clone = built_tiny_repo, tmp_path / "remote", tmp_path / "clone"
     run(["dvc", "remote", "add", "--default", "storage", str(remote)], repo)
     run("git add -A && git commit -qm 'results and remote'", repo)
     run("dvc push", repo)
