@@ -199,7 +199,10 @@ def test_code_stamps_change_with_the_code_they_list_and_carry_its_newest_time(tm
     assert listed["src/reprolab/models/lecun1989.py"] == hashlib.sha256((tmp_path / "src/reprolab/models/lecun1989.py").read_bytes()).hexdigest()
     model = tmp_path / "src/reprolab/models/lecun1989.py"
     os.utime(model, (model.stat().st_mtime + 60,) * 2)
+    unplanned = tmp_path / stamps.STAMPS_FOLDER / "train-gone.sha256"
+    unplanned.write_text("")
     assert stamps.write_code_stamps(plan, tmp_path) == [], "a bare touch changes no stamp"
+    assert not unplanned.exists(), "the stamp of a code set no job runs any more is removed"
     with open(model, "a") as handle:
         handle.write("# a one-line change\n")
     assert stamps.write_code_stamps(plan, tmp_path) == [train_stamp.relative_to(tmp_path).as_posix()]
