@@ -434,10 +434,10 @@ def add_mlp_variant(params):
     study["variants"]["mlp"] = {"model": {"name": "mlp", "depth": 2, "width": 16, "initialization": "he"}, "loss": "cross_entropy"}
 
 
-def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orchestrators(tiny_repo):
-    repo = tiny_repo
+def test_a_code_change_reruns_exactly_the_stages_that_run_that_code_in_both_orchestrators(built_tiny_repo):
+    repo = built_tiny_repo
     edit_params(repo, add_mlp_variant)
-    run("snakemake --cores 2", repo)
+    run("snakemake --cores 2", repo)  # the mlp variant (the others resolve as before) and the reports
     assert stage_status(repo) == set() and stale_in_snakemake(repo) == set()
     runs = {variant: {f"train-tiny-{variant}"} for variant in ("paper", "adamw", "mlp")}
     reports = {"report-tiny", "index"}
