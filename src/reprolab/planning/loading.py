@@ -22,7 +22,10 @@ class ParamsError(ValueError):
     """params.yaml is malformed or inconsistent; the message names the key path and the fix."""
 
 
-class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # PyYAML's safe loader, on libyaml where installed (~10x faster)
+
+
+class UniqueKeyLoader(SAFE_LOADER):
     """PyYAML's safe loader, except that a key repeated in one mapping is an error: plain YAML
     would keep the last one silently, so two variants of one name would share one output path."""
 
